@@ -1,0 +1,153 @@
+"""EoRaS: encoder + BEV translation + bidirectional slot recurrence + two mask decoders.
+
+All frames of all tracks go through the encoder, BEV and decoders as one batch; only the
+slot recurrence is sequential, and its forward and backward passes run side by side.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..config import EorasConfig
+from .bev import BEVTranslator
+from .encoder import FPNEncoder
+from .mask_decoder import MaskDecoder
+from .transformer import TransformerDecoder, sincos_table
+
+
+def _chunked(fn: Callable[..., torch.Tensor], chunk: int, *args: torch.Tensor) -> torch.Tensor:
+    """Apply fn over the leading dim in chunks, bounding activation memory on long clips."""
+    n = args[0].shape[0]
+    if chunk <= 0 or n <= chunk:
+        return fn(*args)
+    return torch.cat([fn(*(a[i : i + chunk] for a in args)) for i in range(0, n, chunk)])
+
+
+class EoRaS(nn.Module):
+    def __init__(self, config: EorasConfig) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        side = c.feature_side
+        self.feature_extractor = FPNEncoder(c.stage_blocks, c.stage_widths, c.fpn_dim, c.norm_groups, c.stem_width)
+        self.bev_generator = BEVTranslator(c.fpn_dim, c.bev_hidden, c.bev_dim, c.bev_x, c.bev_y, c.bev_z, c.bev_cells, c.camera_position)
+        bev_side = c.bev_cells[0] // 4
+        self.fea_fc = nn.Linear(c.fpn_dim, c.d_model)
+        self.bev_fc = nn.Linear(c.bev_dim, c.d_model)
+        self.slot_pos = nn.Parameter(sincos_table(c.num_slots, c.d_model), requires_grad=False)
+        self.fea_pos = nn.Parameter(sincos_table(side * side, c.d_model), requires_grad=False)
+        self.bev_pos = nn.Parameter(sincos_table(bev_side * bev_side, c.d_model), requires_grad=False)
+        self.slot = nn.Embedding(c.num_slots, c.d_model)
+        self.slot_update_bev = TransformerDecoder(c.d_model, c.heads, c.ffn_dim, c.num_layers)
+        self.slot_update_feature = TransformerDecoder(c.d_model, c.heads, c.ffn_dim, c.num_layers)
+        self.feature_update = TransformerDecoder(c.d_model, c.heads, c.ffn_dim, c.num_layers)
+        self.dec_fm = MaskDecoder(2 * c.d_model, c.decoder_widths)
+        self.dec_vm = MaskDecoder(2 * c.d_model, c.decoder_widths)
+        self.chunk = 256  # frames per batch in the per-frame stages (0 = no chunking)
+
+    # -- per-frame stages (batched over every frame of every track) --------------------
+    def encode_frames(self, crops: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """crops (N,3,S,S), K (N,3,3) -> P3 (N,C,S/8,S/8), BEV map (N,bev_dim,16,16)."""
+
+        def run(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+            p3 = self.feature_extractor(x)
+            bev = self.bev_generator(p3, k)
+            return torch.cat([p3.flatten(1), bev.flatten(1)], dim=1)
+
+        packed = _chunked(run, self.chunk, crops, K)
+        c = self.config
+        side, bside = c.feature_side, c.bev_cells[0] // 4
+        n_p3 = c.fpn_dim * side * side
+        p3 = packed[:, :n_p3].view(-1, c.fpn_dim, side, side)
+        bev = packed[:, n_p3:].view(-1, c.bev_dim, bside, bside)
+        return p3, bev
+
+    def decode_masks(self, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fused maps (N,2D,16,16) -> amodal and visible logits, each (N,1,121,121)."""
+        both = _chunked(lambda f: torch.cat([self.dec_fm(f), self.dec_vm(f)], 1), self.chunk, fused)
+        return both[:, :1], both[:, 1:]
+
+    # -- the recurrence -----------------------------------------------------------------
+    def run_slots(
+        self, fea: torch.Tensor, bev: torch.Tensor, need_weights: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Tokens (B,T,L,D) -> per-frame slots (2,B,T,S,D) for both directions, plus attention.
+
+        Direction 0 visits t = 0..T-1, direction 1 visits T-1..0; both start from the learned
+        slots and run as one batch of 2B. Memory projections are done for all frames at once.
+        """
+        b, t = fea.shape[:2]
+        kv_bev = self.slot_update_bev.memory_kv(bev.flatten(0, 1), self.bev_pos)
+        kv_fea = self.slot_update_feature.memory_kv(fea.flatten(0, 1), self.fea_pos)
+
+        def at(kvs: list, step: int) -> list:
+            def pick(x: torch.Tensor) -> torch.Tensor:
+                x = x.view(b, t, *x.shape[1:])
+                return torch.cat([x[:, step], x[:, t - 1 - step]])
+
+            return [(pick(k), pick(v)) for k, v in kvs]
+
+        slots = self.slot.weight[None].expand(2 * b, -1, -1)
+        states, w_bev, w_fea = [], [], []
+        for step in range(t):
+            slots, wb = self.slot_update_bev(slots, self.slot_pos, at(kv_bev, step), need_weights)
+            slots, wf = self.slot_update_feature(slots, self.slot_pos, at(kv_fea, step), need_weights)
+            states.append(slots)
+            w_bev.append(wb)
+            w_fea.append(wf)
+
+        def unflip(seq: list[torch.Tensor]) -> torch.Tensor:
+            x = torch.stack(seq, 1).view(2, b, t, *seq[0].shape[1:])
+            return torch.stack([x[0], x[1].flip(1)])
+
+        slots_all = unflip(states)
+        if not need_weights:
+            return slots_all, None, None
+        return slots_all, unflip(w_bev), unflip(w_fea)
+
+    # -- full model ---------------------------------------------------------------------
+    def forward(self, crops: torch.Tensor, K: torch.Tensor, intermediates: bool = False) -> dict[str, torch.Tensor]:
+        """crops (B,T,3,S,S) in [0,1] and intrinsics K (B,T,3,3) -> dict of outputs.
+
+        Always: `full_mask`, `vis_mask` (B,T,1,121,121) probabilities and `full_logits`,
+        `vis_logits`. With intermediates: `p3` (B,T,C,16,16), `bev` (B,T,bev_dim,16,16),
+        `attn_slot_bev`, `attn_slot_feature` (2,B,T,S,256) and `attn_feature_slot`
+        (2,B,T,256,S): last-layer cross-attention averaged over heads; index 0 = forward pass.
+        """
+        b, t = crops.shape[:2]
+        d = self.config.d_model
+        p3, bev = self.encode_frames(crops.flatten(0, 1), K.flatten(0, 1).to(crops.dtype))
+        fea_tok = self.fea_fc(p3.flatten(2).transpose(1, 2))  # (BT,L,D)
+        bev_tok = self.bev_fc(bev.flatten(2).transpose(1, 2))
+        L = fea_tok.shape[1]
+        slots, w_bev, w_fea = self.run_slots(fea_tok.view(b, t, L, d), bev_tok.view(b, t, -1, d), intermediates)
+
+        # Feature update for every (direction, track, frame) at once.
+        queries = fea_tok.view(1, b * t, L, d).expand(2, -1, -1, -1).flatten(0, 1)
+        mem = slots.flatten(0, 2)  # (2BT,S,D)
+
+        def update(q: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+            out, w = self.feature_update(q, self.fea_pos, self.feature_update.memory_kv(m, self.slot_pos), intermediates)
+            return out if w is None else torch.cat([out, w], dim=-1)
+
+        updated = _chunked(update, self.chunk, queries, mem)
+        feats = updated[..., :d].view(2, b * t, L, d)
+        side = self.config.feature_side
+        fused = torch.cat([feats[0], feats[1]], dim=-1).transpose(1, 2).reshape(b * t, 2 * d, side, side)
+        full_logits, vis_logits = self.decode_masks(fused)
+        shape = (b, t, 1, *full_logits.shape[-2:])
+        out = {
+            "full_logits": full_logits.view(shape),
+            "vis_logits": vis_logits.view(shape),
+            "full_mask": torch.sigmoid(full_logits).view(shape),
+            "vis_mask": torch.sigmoid(vis_logits).view(shape),
+        }
+        if intermediates:
+            out["p3"] = p3.view(b, t, *p3.shape[1:])
+            out["bev"] = bev.view(b, t, *bev.shape[1:])
+            out["attn_slot_bev"] = w_bev
+            out["attn_slot_feature"] = w_fea
+            out["attn_feature_slot"] = updated[..., d:].reshape(2, b, t, L, -1)
+        return out
