@@ -90,9 +90,11 @@ class BEVTranslator(nn.Module):
     def sampling_grid(self, K: torch.Tensor) -> torch.Tensor:
         """K (N,3,3) -> grid_sample grid (N, W, H*D, 2) in [-1, 1] feature-map coordinates."""
         nw, nh, nd = self.cells
-        p = K.to(self.points.dtype) @ self.points
-        uv = p[:, :2] / p[:, 2:3]
-        grid = 2.0 * (uv - 0.5)
+        # Projection stays in full precision even under autocast: it sets sample positions.
+        with torch.autocast(K.device.type, enabled=False):
+            p = K.to(self.points.dtype) @ self.points
+            uv = p[:, :2] / p[:, 2:3]
+            grid = 2.0 * (uv - 0.5)
         return grid.transpose(1, 2).reshape(-1, nw, nh * nd, 2)
 
     def lift(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:

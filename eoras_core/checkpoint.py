@@ -1,0 +1,241 @@
+"""Loading and saving EoRaS weights: published checkpoints, project files and state dicts.
+
+Every failure raises `CheckpointError` naming the file and saying what was expected.
+Published files are read memory-mapped with `weights_only=True`; only 'model' is kept.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from .build import build_eoras
+from .config import PRESETS, EorasConfig
+from .modeling import EoRaS
+
+CONFIG_KEY = "eoras_config"
+FORMAT_KEY = "eoras_format"
+FORMAT_VERSION = "1"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "eoras_tiny_movilite.safetensors"
+_PRESET_HINTS = (("movib", "movi_b"), ("movid", "movi_d"), ("kitti", "kitti"))
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be used; the message names the file and what was expected."""
+
+    def __init__(self, source: Any, message: str) -> None:
+        self.source = str(source)
+        super().__init__(f"{self.source}: {message}")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but no CUDA GPU is available; use --device cpu or auto")
+    return dev
+
+
+def infer_preset(path: str | os.PathLike) -> str | None:
+    """Published runs name their folder after the dataset (…_movib_…, …_movid_…, …_kitti_…)."""
+    text = str(path).lower().replace("-", "").replace("_", "")
+    for hint, preset in _PRESET_HINTS:
+        if hint in text:
+            return preset
+    return None
+
+
+def clean_state_dict(state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """Strip wrapper prefixes (`module.` from DDP, `_orig_mod.` from torch.compile)."""
+    out = {}
+    for key, value in state.items():
+        for prefix in ("module.", "_orig_mod."):
+            while key.startswith(prefix):
+                key = key[len(prefix):]
+        out[key] = value
+    return out
+
+
+def _sniff(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head == b"PK\x03\x04":
+        return "zip"
+    if path.suffix == ".safetensors" or len(head) == 4:
+        return "safetensors" if _looks_like_safetensors(path) else "unknown"
+    return "unknown"
+
+
+def _looks_like_safetensors(path: Path) -> bool:
+    with open(path, "rb") as f:
+        raw = f.read(8)
+        if len(raw) < 8:
+            return False
+        n = int.from_bytes(raw, "little")
+        if n <= 0 or n > 100_000_000:
+            return False
+        return f.read(1) == b"{"
+
+
+def _torch_load(path: Path, original: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise CheckpointError(original, f"truncated or damaged torch file ({exc})") from None
+    except Exception as exc:  # pickle errors surface under several types
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "central directory" in msg or "zip archive" in msg or "failed finding" in msg:
+            raise CheckpointError(original, f"truncated or damaged torch file ({msg})") from None
+        raise CheckpointError(
+            original, f"not a loadable weights-only torch checkpoint ({type(exc).__name__}: {msg[:200]})"
+        ) from None
+
+
+def _read_published(path: Path) -> dict[str, torch.Tensor]:
+    """torch zip file (optionally gzip-compressed) -> model state dict (prefixes kept)."""
+    kind = _sniff(path)
+    if kind == "gzip":
+        tmp = tempfile.NamedTemporaryFile(prefix="eoras_ckpt_", suffix=".pth", delete=False)
+        try:
+            with gzip.open(path, "rb") as src, tmp:
+                shutil.copyfileobj(src, tmp, 1 << 22)
+        except (OSError, EOFError) as exc:
+            os.unlink(tmp.name)
+            raise CheckpointError(path, f"truncated or damaged gzip file ({exc})") from None
+        try:
+            obj = _torch_load(Path(tmp.name), path)
+        finally:
+            os.unlink(tmp.name)  # mapped pages stay valid on POSIX after unlink
+    else:
+        obj = _torch_load(path, path)
+    if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
+        obj = obj["model"]
+    elif isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(path, "expected a dict with a 'model' state dict of tensors (published EoRaS format)")
+    return dict(obj)
+
+
+def _read_project(path: Path) -> tuple[dict[str, torch.Tensor], EorasConfig | None]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(path, f"damaged safetensors file ({exc})") from None
+    config = None
+    if CONFIG_KEY in meta:
+        try:
+            config = EorasConfig.from_json(meta[CONFIG_KEY])
+        except (ValueError, TypeError) as exc:
+            raise CheckpointError(path, f"unreadable model config in metadata ({exc})") from None
+    return state, config
+
+
+def _describe_mismatch(model: EoRaS, state: Mapping[str, torch.Tensor]) -> str | None:
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    misshaped = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if not (missing or unexpected or misshaped):
+        return None
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
+        if items:
+            parts.append(f"{len(items)} {label} key(s), e.g. {', '.join(items[:3])}")
+    return f"does not match the {model.config.name!r} architecture: " + "; ".join(parts)
+
+
+def load_eoras(
+    source: str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
+    preset: str | None = None,
+    device: str | torch.device = "auto",
+) -> EoRaS:
+    """Build an EoRaS in eval mode and load weights from `source`.
+
+    source: a published checkpoint (`.pth` / `.pth.gz`, torch zip format, maybe gzipped),
+    a project `.safetensors` file (config inside), a state dict, or None for the bundled
+    demo model. The preset comes from the project file, else `preset`, else the published
+    file's path (`movib`, `movid`, `kitti`).
+    """
+    if source is None:
+        source = DEFAULT_CHECKPOINT
+        if not Path(source).exists():
+            raise CheckpointError(source, "the bundled demo checkpoint is missing; reinstall the project or pass a checkpoint")
+    config: EorasConfig | None = None
+    label: Any = "<state dict>"
+    if isinstance(source, Mapping):
+        state = dict(source)
+    else:
+        path = Path(source)
+        label = path
+        if not path.exists():
+            raise CheckpointError(path, "file not found")
+        if path.is_dir():
+            raise CheckpointError(path, "is a folder; expected a .pth/.pth.gz or .safetensors checkpoint file")
+        if path.stat().st_size == 0:
+            raise CheckpointError(path, "empty file; expected a checkpoint")
+        kind = _sniff(path)
+        if kind in ("gzip", "zip"):
+            state = _read_published(path)
+        elif kind == "safetensors":
+            state, config = _read_project(path)
+        else:
+            raise CheckpointError(path, "not a checkpoint: expected a torch zip file (.pth), its gzip copy (.pth.gz) or a .safetensors file")
+        if config is None and preset is None:
+            preset = infer_preset(path)
+    state = clean_state_dict(state)
+    if config is None:
+        if preset is None:
+            raise CheckpointError(label, f"cannot tell the architecture; pass preset= one of {sorted(PRESETS)}")
+        if preset not in PRESETS:
+            raise CheckpointError(label, f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        config = PRESETS[preset]
+    model = build_eoras(config)
+    problem = _describe_mismatch(model, state)
+    if problem:
+        raise CheckpointError(label, problem)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return model.to(resolve_device(device)).eval()
+
+
+def save_eoras(model: EoRaS, path: str | os.PathLike, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write weights + config as one safetensors file (config JSON in its metadata)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {CONFIG_KEY: model.config.to_json(), FORMAT_KEY: FORMAT_VERSION}
+    if extra:
+        meta["extra"] = json.dumps(dict(extra), sort_keys=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    save_file(state, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+    return path
+
+
+def read_extra(path: str | os.PathLike) -> dict[str, Any]:
+    """The free-form metadata (training info) stored by `save_eoras`."""
+    from safetensors.torch import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    return json.loads(meta.get("extra", "{}"))
