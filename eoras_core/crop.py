@@ -74,9 +74,9 @@ def crop_patch(frame: np.ndarray, pos: Sequence[int], size: int = 128) -> np.nda
     default anti-aliasing when shrinking. An empty window gives zeros.
     """
     frame = np.asarray(frame)
-    if frame.dtype == np.uint8:
-        frame = (frame / 255.0).astype(np.float32)
     crop = _window(frame, pos)
+    if crop.dtype == np.uint8:  # convert only the window: frames may be large
+        crop = (crop / 255.0).astype(np.float32)
     if crop.shape[0] == 0 or crop.shape[1] == 0:
         return np.zeros((size, size, frame.shape[2]), dtype=np.float32)
     h, w = crop.shape[:2]

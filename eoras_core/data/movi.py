@@ -167,9 +167,11 @@ class MoviSplit:
             return [(v, i) for v in self.videos
                     for i, inst in enumerate(self.metadata(v)["instances"]) if inst["bbox_frames"]]
         try:
+            # Never unpickle: an object array is refused rather than executed.
             entries = np.load(path, allow_pickle=False)
-        except ValueError:  # the published file may be an object array
-            entries = np.load(path, allow_pickle=True)
+        except ValueError as exc:
+            raise DatasetError(f"{path}: not a plain string array ({exc}); re-save it with "
+                               "np.save(path, np.array(list_of_strings)) or delete it to scan metadata") from exc
         except OSError as exc:
             raise DatasetError(f"cannot read {path}: {exc}") from exc
         tracks = []

@@ -79,21 +79,32 @@ class EoRaS(nn.Module):
         slots and run as one batch of 2B. Memory projections are done for all frames at once.
         """
         b, t = fea.shape[:2]
-        kv_bev = self.slot_update_bev.memory_kv(bev.flatten(0, 1), self.bev_pos)
-        kv_fea = self.slot_update_feature.memory_kv(fea.flatten(0, 1), self.fea_pos)
+        window = max(1, self.chunk // max(1, 2 * b)) if self.chunk > 0 else t
 
-        def at(kvs: list, step: int) -> list:
-            def pick(x: torch.Tensor) -> torch.Tensor:
-                x = x.view(b, t, *x.shape[1:])
-                return torch.cat([x[:, step], x[:, t - 1 - step]])
+        def project(start: int) -> tuple[list, list]:
+            # Memory keys/values of a window of steps, both directions: bounded memory on long clips.
+            steps = range(start, min(t, start + window))
+            fwd = list(steps)
+            bwd = [t - 1 - s for s in steps]
 
-            return [(pick(k), pick(v)) for k, v in kvs]
+            def frames(x: torch.Tensor) -> torch.Tensor:  # (B,T,L,D) -> (w*2B,L,D), step-major
+                return torch.stack([torch.cat([x[:, f], x[:, g]]) for f, g in zip(fwd, bwd)]).flatten(0, 1)
+
+            kb = self.slot_update_bev.memory_kv(frames(bev), self.bev_pos)
+            kf = self.slot_update_feature.memory_kv(frames(fea), self.fea_pos)
+            return kb, kf
+
+        def at(kvs: list, offset: int) -> list:
+            return [tuple(x.view(-1, 2 * b, *x.shape[1:])[offset] for x in kv) for kv in kvs]
 
         slots = self.slot.weight[None].expand(2 * b, -1, -1)
         states, w_bev, w_fea = [], [], []
         for step in range(t):
-            slots, wb = self.slot_update_bev(slots, self.slot_pos, at(kv_bev, step), need_weights)
-            slots, wf = self.slot_update_feature(slots, self.slot_pos, at(kv_fea, step), need_weights)
+            if step % window == 0:
+                kv_bev, kv_fea = project(step)
+            off = step % window
+            slots, wb = self.slot_update_bev(slots, self.slot_pos, at(kv_bev, off), need_weights)
+            slots, wf = self.slot_update_feature(slots, self.slot_pos, at(kv_fea, off), need_weights)
             states.append(slots)
             w_bev.append(wb)
             w_fea.append(wf)
@@ -117,12 +128,27 @@ class EoRaS(nn.Module):
         (2,B,T,256,S): last-layer cross-attention averaged over heads; index 0 = forward pass.
         """
         b, t = crops.shape[:2]
-        d = self.config.d_model
         p3, bev = self.encode_frames(crops.flatten(0, 1), K.flatten(0, 1).to(crops.dtype))
-        fea_tok = self.fea_fc(p3.flatten(2).transpose(1, 2))  # (BT,L,D)
-        bev_tok = self.bev_fc(bev.flatten(2).transpose(1, 2))
+        out = self.forward_features(p3.view(b, t, *p3.shape[1:]), bev.view(b, t, *bev.shape[1:]), intermediates)
+        if intermediates:
+            out["p3"] = p3.view(b, t, *p3.shape[1:])
+        return out
+
+    def forward_features(
+        self, p3: torch.Tensor, bev: torch.Tensor, intermediates: bool = False, run_slots: Callable | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Per-frame features p3 (B,T,C,16,16), bev (B,T,bev_dim,16,16) -> outputs as in `forward`.
+
+        Split out so an engine can cache the per-frame work and rerun only the recurrence;
+        `run_slots` may replace the recurrence (e.g. a CUDA-graph replay of it).
+        """
+        b, t = p3.shape[:2]
+        d = self.config.d_model
+        fea_tok = self.fea_fc(p3.flatten(0, 1).flatten(2).transpose(1, 2))  # (BT,L,D)
+        bev_tok = self.bev_fc(bev.flatten(0, 1).flatten(2).transpose(1, 2))
         L = fea_tok.shape[1]
-        slots, w_bev, w_fea = self.run_slots(fea_tok.view(b, t, L, d), bev_tok.view(b, t, -1, d), intermediates)
+        recurrence = run_slots or self.run_slots
+        slots, w_bev, w_fea = recurrence(fea_tok.view(b, t, L, d), bev_tok.view(b, t, -1, d), intermediates)
 
         # Feature update for every (direction, track, frame) at once.
         queries = fea_tok.view(1, b * t, L, d).expand(2, -1, -1, -1).flatten(0, 1)
@@ -145,8 +171,7 @@ class EoRaS(nn.Module):
             "vis_mask": torch.sigmoid(vis_logits).view(shape),
         }
         if intermediates:
-            out["p3"] = p3.view(b, t, *p3.shape[1:])
-            out["bev"] = bev.view(b, t, *bev.shape[1:])
+            out["bev"] = bev
             out["attn_slot_bev"] = w_bev
             out["attn_slot_feature"] = w_fea
             out["attn_feature_slot"] = updated[..., d:].reshape(2, b, t, L, -1)
