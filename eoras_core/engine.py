@@ -1,0 +1,293 @@
+"""Object-centric inference engine (predictor style).
+
+`set_video()` takes frames and intrinsics; `predict()` takes one box track per object and
+returns per-object results that paste masks, probabilities and attention maps back into
+frame coordinates on demand. The per-frame work (crop, encoder, BEV) is cached by
+(frame, crop window), so re-running after editing one object's boxes only recomputes
+that object's changed frames; the slot recurrence always runs over the whole track.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .crop import crop_patch, crop_positions, paste_back, paste_back_prob
+from .intrinsics import default_intrinsics
+from .modeling import EoRaS
+from .tracks import TrackInput, as_track, to_kubric
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class TrackResult:
+    """One object's model outputs on the frames where it had a box.
+
+    frames (n,) frame indices; positions (n,4) crop windows (row_min,row_max,col_min,col_max);
+    full_prob / vis_prob (n,121,121) float32; bev (n,C,16,16) float16; attn_slot_bev and
+    attn_slot_feature (2,n,S,256); attn_feature_slot (2,n,256,S) (index 0 forward pass).
+    """
+
+    obj_id: int
+    frame_size: tuple[int, int]
+    frames: np.ndarray
+    boxes: np.ndarray
+    positions: np.ndarray
+    full_prob: np.ndarray
+    vis_prob: np.ndarray
+    bev: np.ndarray | None = None
+    attn_slot_bev: np.ndarray | None = None
+    attn_slot_feature: np.ndarray | None = None
+    attn_feature_slot: np.ndarray | None = None
+    _lookup: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._lookup = {int(f): i for i, f in enumerate(self.frames)}
+
+    def index(self, frame: int) -> int | None:
+        return self._lookup.get(int(frame))
+
+    def _paste(self, maps: np.ndarray, frame: int, fn: Callable) -> np.ndarray | None:
+        i = self.index(frame)
+        if i is None:
+            return None
+        H, W = self.frame_size
+        return fn(maps[i], self.positions[i], H, W)
+
+    def amodal_prob(self, frame: int) -> np.ndarray:
+        """(H,W) float32 amodal probability; zeros where the object has no box."""
+        out = self._paste(self.full_prob, frame, paste_back_prob)
+        return np.zeros(self.frame_size, np.float32) if out is None else out
+
+    def visible_prob(self, frame: int) -> np.ndarray:
+        out = self._paste(self.vis_prob, frame, paste_back_prob)
+        return np.zeros(self.frame_size, np.float32) if out is None else out
+
+    def amodal_mask(self, frame: int) -> np.ndarray:
+        """(H,W) bool: the object's full extent, hidden parts included (threshold 0.5)."""
+        out = self._paste(self.full_prob, frame, paste_back)
+        return np.zeros(self.frame_size, bool) if out is None else out
+
+    def visible_mask(self, frame: int) -> np.ndarray:
+        out = self._paste(self.vis_prob, frame, paste_back)
+        return np.zeros(self.frame_size, bool) if out is None else out
+
+    def occluded_mask(self, frame: int) -> np.ndarray:
+        """(H,W) bool: amodal and not visible."""
+        return self.amodal_mask(frame) & ~self.visible_mask(frame)
+
+    def _cell_map(self, cells: np.ndarray, frame: int) -> np.ndarray | None:
+        """A (256,) per-image-cell value -> (H,W) float32 over the crop window."""
+        i = self.index(frame)
+        if i is None:
+            return None
+        side = int(round(np.sqrt(cells.shape[-1])))
+        H, W = self.frame_size
+        return paste_back_prob(cells.reshape(side, side).astype(np.float32), self.positions[i], H, W)
+
+    def slot_image_attention(self, frame: int, slot: int, direction: int = 0) -> np.ndarray | None:
+        """(H,W) attention of one slot over the image cells, pasted into the frame."""
+        i = self.index(frame)
+        if i is None or self.attn_slot_feature is None:
+            return None
+        return self._cell_map(self.attn_slot_feature[direction, i, slot], frame)
+
+    def slot_bev_attention(self, frame: int, slot: int, direction: int = 0) -> np.ndarray | None:
+        """(16,16) attention of one slot over the BEV cells (depth rows, width columns)."""
+        i = self.index(frame)
+        if i is None or self.attn_slot_bev is None:
+            return None
+        a = self.attn_slot_bev[direction, i, slot]
+        side = int(round(np.sqrt(a.shape[-1])))
+        return a.reshape(side, side)
+
+    def cell_assignment(self, frame: int, direction: int = 0) -> np.ndarray | None:
+        """(16,16) int: the slot each image cell attends to most (feature -> slot attention)."""
+        i = self.index(frame)
+        if i is None or self.attn_feature_slot is None:
+            return None
+        a = self.attn_feature_slot[direction, i]
+        side = int(round(np.sqrt(a.shape[0])))
+        return a.argmax(-1).reshape(side, side)
+
+    def bev_map(self, frame: int) -> np.ndarray | None:
+        i = self.index(frame)
+        return None if i is None or self.bev is None else self.bev[i].astype(np.float32)
+
+
+class EorasPredictor:
+    """Runs a resident EoRaS model over a clip; see the module docstring."""
+
+    def __init__(
+        self, model: EoRaS, amp: bool | None = None, cuda_graphs: bool | None = None,
+        batch_frames: int = 64, cache_frames: int = 4096,
+    ) -> None:
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+        cuda = self.device.type == "cuda"
+        self.amp = cuda if amp is None else amp
+        self.cuda_graphs = cuda if cuda_graphs is None else (cuda_graphs and cuda)
+        self.batch_frames = batch_frames
+        self.cache_frames = cache_frames
+        self._frames: Sequence[np.ndarray] | None = None
+        self._K: np.ndarray | None = None
+        self._cache: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        self._graphs: dict[tuple, object] = {}
+
+    @property
+    def config(self):
+        return self.model.config
+
+    # -- video ----------------------------------------------------------------------
+    def set_video(
+        self, frames: Sequence[np.ndarray] | np.ndarray, K: np.ndarray | None = None,
+        focal_mm: float | None = None, fov_deg: float | None = None,
+    ) -> None:
+        """frames: (T,H,W,3) uint8 array or any sequence of (H,W,3) uint8 frames (lazy stores work).
+
+        K: (3,3) or (T,3,3) in the model's convention (config.intrinsics); None uses the
+        documented default camera, adjustable with focal_mm / fov_deg.
+        """
+        T = len(frames)
+        if T == 0:
+            raise ValueError("the clip has no frames")
+        first = np.asarray(frames[0])
+        if first.ndim != 3 or first.shape[2] != 3 or first.dtype != np.uint8:
+            raise ValueError(f"frames must be (H,W,3) uint8 RGB, got {first.shape} {first.dtype}")
+        H, W = first.shape[:2]
+        if K is None:
+            K = default_intrinsics(self.config.intrinsics, H, W, T, focal_mm, fov_deg)
+        K = np.asarray(K, dtype=np.float32)
+        if K.shape == (3, 3):
+            K = np.broadcast_to(K, (T, 3, 3)).copy()
+        if K.shape != (T, 3, 3):
+            raise ValueError(f"K must be (3,3) or ({T},3,3), got {K.shape}")
+        self._frames, self._K, self.frame_size = frames, K, (H, W)
+        self._cache.clear()
+
+    @property
+    def num_frames(self) -> int:
+        return 0 if self._frames is None else len(self._frames)
+
+    # -- inference --------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp:
+            # No cast cache: cached casts would be baked into a captured CUDA graph.
+            return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=False)
+        return contextlib.nullcontext()
+
+    def _encode_missing(self, keys: list[tuple], progress: Progress | None) -> None:
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        for start in range(0, len(todo), self.batch_frames):
+            batch = todo[start : start + self.batch_frames]
+            crops = np.stack([crop_patch(np.asarray(self._frames[f]), pos, self.config.crop_size) for f, pos in batch])
+            x = torch.from_numpy(crops).permute(0, 3, 1, 2).to(self.device, non_blocking=True)
+            k = torch.from_numpy(self._K[[f for f, _ in batch]]).to(self.device)
+            with torch.inference_mode(), self._autocast():
+                p3, bev = self.model.encode_frames(x, k)
+            for key, a, b in zip(batch, p3, bev):
+                self._cache[key] = (a, b)
+            if progress:
+                progress((start + len(batch)) / max(1, len(todo)) * 0.7, f"encoded {start + len(batch)}/{len(todo)} frames")
+        for key in keys:
+            self._cache.move_to_end(key)
+
+    def _trim_cache(self) -> None:
+        while len(self._cache) > self.cache_frames:
+            self._cache.popitem(last=False)
+
+    def _recurrence(self, b: int, t: int, intermediates: bool) -> Callable | None:
+        if not self.cuda_graphs:
+            return None
+        from .cuda_graphs import graphed_recurrence
+
+        key = (b, t, intermediates, self.amp)
+        if key not in self._graphs:
+            try:
+                self._graphs[key] = graphed_recurrence(self.model, b, t, intermediates, self._autocast)
+            except Exception as exc:  # capture is an optimisation: fall back to eager
+                log.warning("CUDA graph capture failed (%s); running the recurrence eagerly", exc)
+                self.cuda_graphs = False
+                return None
+        return self._graphs[key]
+
+    def predict(
+        self, tracks: Mapping[int, TrackInput], box_format: str = "xyxy", intermediates: bool = True,
+        progress: Progress | None = None,
+    ) -> dict[int, TrackResult]:
+        """One box track per object id -> {obj_id: TrackResult}.
+
+        A track is (T,4) boxes with NaN rows, or {frame: box}; pixel xyxy by default or
+        Kubric-normalised with box_format='kubric'. Objects with equal track lengths run as
+        one batch through the recurrence; all frames of all objects share the encoder batches.
+        """
+        if self._frames is None:
+            raise RuntimeError("call set_video(frames) before predict()")
+        T = self.num_frames
+        H, W = self.frame_size
+        plans = {}
+        for obj_id, boxes in tracks.items():
+            track = as_track(boxes, T, H, W, box_format)
+            frames = np.flatnonzero(~np.isnan(track[:, 0]))
+            pos = crop_positions(to_kubric(track[frames], H, W), H, W) if len(frames) else np.zeros((0, 4), np.int64)
+            plans[obj_id] = (frames, track[frames], pos)
+        keys = [(int(f), tuple(int(v) for v in p)) for frames, _, pos in plans.values() for f, p in zip(frames, pos)]
+        self._encode_missing(keys, progress)
+
+        results: dict[int, TrackResult] = {}
+        by_len: dict[int, list] = {}
+        for obj_id, plan in plans.items():
+            by_len.setdefault(len(plan[0]), []).append(obj_id)
+        done = 0
+        for n, ids in sorted(by_len.items()):
+            if n == 0:
+                for obj_id in ids:
+                    results[obj_id] = self._empty_result(obj_id, plans[obj_id])
+                continue
+            for start in range(0, len(ids), max(1, self.batch_frames // n)):
+                group = ids[start : start + max(1, self.batch_frames // n)]
+                results.update(self._run_group(group, plans, intermediates))
+                done += len(group)
+                if progress:
+                    progress(0.7 + 0.3 * done / max(1, len(plans)), f"segmented {done}/{len(plans)} objects")
+        self._trim_cache()
+        return {obj_id: results[obj_id] for obj_id in tracks}
+
+    def _empty_result(self, obj_id: int, plan: tuple) -> TrackResult:
+        z = np.zeros((0, self.config.mask_size, self.config.mask_size), np.float32)
+        return TrackResult(obj_id, self.frame_size, plan[0], plan[1], plan[2], z, z.copy())
+
+    def _run_group(self, ids: list[int], plans: dict, intermediates: bool) -> dict[int, TrackResult]:
+        feats = []
+        for obj_id in ids:
+            frames, _, pos = plans[obj_id]
+            pairs = [self._cache[(int(f), tuple(int(v) for v in p))] for f, p in zip(frames, pos)]
+            feats.append((torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])))
+        p3 = torch.stack([a for a, _ in feats])
+        bev = torch.stack([b for _, b in feats])
+        b, t = p3.shape[:2]
+        with torch.inference_mode(), self._autocast():
+            out = self.model.forward_features(p3, bev, intermediates, self._recurrence(b, t, intermediates))
+        host = {k: v.float().cpu().numpy() for k, v in out.items() if not k.endswith("logits")}
+        results = {}
+        for j, obj_id in enumerate(ids):
+            frames, boxes, pos = plans[obj_id]
+            extra = {}
+            if intermediates:
+                extra = dict(
+                    bev=host["bev"][j].astype(np.float16),
+                    attn_slot_bev=host["attn_slot_bev"][:, j], attn_slot_feature=host["attn_slot_feature"][:, j],
+                    attn_feature_slot=host["attn_feature_slot"][:, j],
+                )
+            results[obj_id] = TrackResult(
+                obj_id, self.frame_size, frames, boxes, pos,
+                host["full_mask"][j, :, 0], host["vis_mask"][j, :, 0], **extra,
+            )
+        return results
