@@ -63,8 +63,8 @@ PRESETS: dict[str, EorasConfig] = {
     # second on two CPU cores.
     "tiny": EorasConfig(
         name="tiny", stem_width=16, stage_blocks=(1, 1, 1, 1), stage_widths=(16, 32, 48, 64),
-        norm_groups=8, fpn_dim=64, bev_hidden=96, bev_dim=64, d_model=128, heads=4,
-        ffn_dim=256, num_layers=2, decoder_widths=(96, 48),
+        norm_groups=8, fpn_dim=64, bev_hidden=64, bev_dim=64, d_model=128, heads=4,
+        ffn_dim=256, num_layers=2, decoder_widths=(64, 32),
     ),
 }
 

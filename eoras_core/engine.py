@@ -135,6 +135,8 @@ class EorasPredictor:
         self.amp = cuda if amp is None else amp
         self.cuda_graphs = cuda if cuda_graphs is None else (cuda_graphs and cuda)
         self.batch_frames = batch_frames
+        if cuda:
+            model.chunk = max(model.chunk, 512)  # large batches pay on a GPU, not on CPU caches
         self.cache_frames = cache_frames
         self._frames: Sequence[np.ndarray] | None = None
         self._K: np.ndarray | None = None
@@ -217,6 +219,17 @@ class EorasPredictor:
                 self.cuda_graphs = False
                 return None
         return self._graphs[key]
+
+    def run_crops(self, crops: torch.Tensor, K: torch.Tensor, intermediates: bool = False) -> dict[str, torch.Tensor]:
+        """Ready crops (B,T,3,S,S) + K (B,T,3,3) through the engine's path (autocast, graphs), no cache."""
+        b, t = crops.shape[:2]
+        crops = crops.to(self.device, non_blocking=True)
+        K = K.to(self.device, non_blocking=True)
+        with torch.inference_mode(), self._autocast():
+            p3, bev = self.model.encode_frames(crops.flatten(0, 1), K.flatten(0, 1).float())
+            p3 = p3.view(b, t, *p3.shape[1:])
+            bev = bev.view(b, t, *bev.shape[1:])
+            return self.model.forward_features(p3, bev, intermediates, self._recurrence(b, t, intermediates))
 
     def predict(
         self, tracks: Mapping[int, TrackInput], box_format: str = "xyxy", intermediates: bool = True,

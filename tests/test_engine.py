@@ -112,3 +112,16 @@ def test_bf16_autocast_agrees_with_fp32_on_cpu(model, clip):
     a = fp32.predict({1: track})[1].full_prob
     b = bf16.predict({1: track})[1].full_prob
     assert np.abs(a - b).max() < 0.05
+
+
+def test_reference_schedule_matches_batched_model(model):
+    from eoras_core.reference import reference_forward
+
+    g = torch.Generator().manual_seed(5)
+    crops = torch.rand(2, 4, 3, 128, 128, generator=g)
+    K = torch.from_numpy(default_intrinsics("kubric", 128, 128, 4))[None].expand(2, -1, -1, -1)
+    with torch.no_grad():
+        batched = model(crops, K)
+    ref = reference_forward(model, crops, K)
+    for key in ("full_mask", "vis_mask"):
+        torch.testing.assert_close(ref[key], batched[key], atol=2e-5, rtol=0)

@@ -106,5 +106,26 @@ class BEVTranslator(nn.Module):
         vol = vol.view(n, c, nw, nh, nd).permute(0, 1, 3, 4, 2)
         return vol.reshape(n, c * nh, nd, nw)
 
+    def lift_project(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        """The first 1x1 conv applied to `lift(p3, K)`, computed without building the lifted volume.
+
+        Bilinear sampling and a 1x1 conv are both linear, so they commute: project P3 by the
+        conv's per-height weight slices at 16x16, then sample each height's map at that
+        height's points and sum. Same result, ~16x fewer multiply-adds than conv-after-lift.
+        """
+        nw, nh, nd = self.cells
+        conv = self.conv.layers[0].layer[0]
+        n, c = p3.shape[:2]
+        weight = conv.weight.view(-1, c, nh)  # channel index of the lifted volume is c*nh + h
+        proj = torch.einsum("ohc,ncyx->nhoyx", weight.permute(0, 2, 1), p3)  # (N,H,O,16,16)
+        grid = self.sampling_grid(K).to(p3.dtype).view(n, nw, nh, nd, 2).transpose(1, 2)
+        sampled = F.grid_sample(
+            proj.flatten(0, 1), grid.reshape(n * nh, nw, nd, 2), mode="bilinear", padding_mode="zeros", align_corners=True
+        )  # (N*H, O, W, D)
+        out = sampled.view(n, nh, -1, nw, nd).sum(1).transpose(2, 3)  # (N, O, D, W)
+        return out + conv.bias.view(1, -1, 1, 1)
+
     def forward(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-        return self.conv(self.lift(p3, K))
+        x = self.lift_project(p3, K)
+        x = self.conv.layers[0].layer[1:](x)
+        return self.conv.layers[1:](x)

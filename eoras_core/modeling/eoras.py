@@ -45,7 +45,7 @@ class EoRaS(nn.Module):
         self.feature_update = TransformerDecoder(c.d_model, c.heads, c.ffn_dim, c.num_layers)
         self.dec_fm = MaskDecoder(2 * c.d_model, c.decoder_widths)
         self.dec_vm = MaskDecoder(2 * c.d_model, c.decoder_widths)
-        self.chunk = 256  # frames per batch in the per-frame stages (0 = no chunking)
+        self.chunk = 64  # frames per batch in the per-frame stages (0 = no chunking); cache-friendly on CPU
 
     # -- per-frame stages (batched over every frame of every track) --------------------
     def encode_frames(self, crops: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,58 @@
+"""bf16 autocast vs fp32: do the thresholded masks agree? (the engine's GPU default is bf16)
+
+    python bench/precision_check.py [--device cuda] [--checkpoint CKPT]
+
+Uses the bundled demo model (or CKPT) on generated crops; prints mask IoU between precisions.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from eoras_core import load_eoras  # noqa: E402
+from eoras_core.engine import EorasPredictor  # noqa: E402
+from eoras_core.intrinsics import default_intrinsics  # noqa: E402
+
+
+def mask_iou(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a > 0.5, b > 0.5
+    union = (a | b).sum().item()
+    return 1.0 if union == 0 else (a & b).sum().item() / union
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--preset", default=None)
+    ap.add_argument("--tracks", type=int, default=8)
+    ap.add_argument("--record", default=str(ROOT / "bench" / "RESULTS.md"))
+    args = ap.parse_args(argv)
+    model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
+    g = torch.Generator().manual_seed(0)
+    crops = torch.rand(args.tracks, 24, 3, 128, 128, generator=g)
+    K = torch.from_numpy(default_intrinsics(model.config.intrinsics, 256, 256, 24))[None].expand(args.tracks, -1, -1, -1)
+    fp32 = EorasPredictor(model, amp=False, cuda_graphs=False).run_crops(crops, K)
+    bf16 = EorasPredictor(model, amp=True).run_crops(crops, K)
+    rows = []
+    for key in ("full_mask", "vis_mask"):
+        diff = (fp32[key].float() - bf16[key].float()).abs().max().item()
+        rows.append(f"| {key} | {mask_iou(fp32[key], bf16[key]):.5f} | {diff:.4f} |")
+    table = "| output | mask IoU bf16 vs fp32 | max prob diff |\n|---|---|---|\n" + "\n".join(rows)
+    title = f"### precision check, {model.config.name}, {next(model.parameters()).device}\n{datetime.date.today()} — `python bench/precision_check.py {' '.join(argv or sys.argv[1:])}`"
+    print(title + "\n" + table)
+    if args.record:
+        with open(args.record, "a") as f:
+            f.write(f"\n{title}\n\n{table}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

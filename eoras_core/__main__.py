@@ -1,0 +1,61 @@
+"""Command line: `python -m eoras_core {eval,synth,train} ...`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _eval(argv: list[str]) -> int:
+    from .checkpoint import CheckpointError, load_eoras
+    from .data.movi import DatasetError
+    from .engine import EorasPredictor
+    from .evaluate import evaluate_split, write_json
+
+    ap = argparse.ArgumentParser(prog="python -m eoras_core eval", description="Evaluate on a MOVi-layout split.")
+    ap.add_argument("--data", required=True, help="split folder holding the video folders and instance_list.npy")
+    ap.add_argument("--checkpoint", default=None, help="published .pth/.pth.gz or project .safetensors (default: bundled demo model)")
+    ap.add_argument("--preset", default=None, help="architecture for files that do not carry one: movi_b, movi_d, kitti, tiny")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--json", required=True, help="where to write the results")
+    ap.add_argument("--limit-videos", type=int, default=None, help="evaluate only the first N videos")
+    ap.add_argument("--no-baselines", action="store_true", help="skip the amodal=visible and convex-hull baselines")
+    args = ap.parse_args(argv)
+    try:
+        model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
+        doc = evaluate_split(EorasPredictor(model), args.data, baselines=not args.no_baselines, limit=args.limit_videos)
+    except (CheckpointError, DatasetError, RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_json(doc, args.json)
+    keys = ("miou_full", "miou_occ", "miou_full_clean", "miou_occ_clean")
+    print("model      " + "  ".join(f"{k}={doc[k]:.4f}" for k in keys))
+    for name, rep in doc.get("baselines", {}).items():
+        print(f"{name:<10} " + "  ".join(f"{k}={rep[k]:.4f}" for k in keys))
+    return 0
+
+
+def _synth(argv: list[str]) -> int:
+    from .synth.cli import main
+
+    return main(argv)
+
+
+def _train(argv: list[str]) -> int:
+    from .training.cli import main
+
+    return main(argv)
+
+
+COMMANDS = {"eval": _eval, "synth": _synth, "train": _train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: python -m eoras_core {{{','.join(COMMANDS)}}} [--help]", file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
