@@ -286,13 +286,17 @@ def write_movi_video(folder: str | Path, frames: np.ndarray, visible_ids: np.nda
                      amodal_masks: np.ndarray | Sequence[np.ndarray], K: np.ndarray,
                      instances_meta: Sequence[dict[str, Any]] | None = None,
                      depth: np.ndarray | None = None,
-                     camera: dict[str, Any] | None = None) -> Path:
+                     camera: dict[str, Any] | None = None,
+                     metadata_extra: dict[str, Any] | None = None,
+                     extra_sections: dict[str, Any] | None = None) -> Path:
     """Write one video in the published layout.
 
     frames (T, H, W, 3) uint8; visible_ids (T, H, W) int (0 background, obj+1); amodal_masks
     (N, T, H, W) bool, one per object; K (3, 3) or (T, 3, 3) Kubric-normalised; instances_meta
     one dict per object (bboxes/bbox_frames computed from visible_ids when absent; other
-    keys copied); depth (T, H, W) float32 or None; camera: extra camera fields to record.
+    keys copied); depth (T, H, W) float32 or None; camera: extra camera fields to record;
+    metadata_extra: extra fields of the "metadata" section (the shape fields always win);
+    extra_sections: extra top-level sections such as Kubric's "flags" (JSON-ready values).
     Returns the folder.
     """
     folder = Path(folder)
@@ -347,10 +351,15 @@ def write_movi_video(folder: str | Path, frames: np.ndarray, visible_ids: np.nda
         "quaternions": np.tile([1.0, 0.0, 0.0, 0.0], (T, 1)).tolist(),
     }
     cam.update(camera or {})
+    clash = {"metadata", "camera", "instances"} & set(extra_sections or {})
+    if clash:
+        raise ValueError(f"extra_sections may not replace {sorted(clash)}")
     meta = {
-        "metadata": {"num_frames": T, "height": H, "width": W, "num_instances": n_obj},
+        "metadata": {**(metadata_extra or {}),
+                     "num_frames": T, "height": H, "width": W, "num_instances": n_obj},
         "camera": cam,
         "instances": instances,
+        **(extra_sections or {}),
     }
     (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
     return folder

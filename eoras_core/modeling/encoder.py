@@ -63,6 +63,8 @@ class FPNEncoder(nn.Module):
         c3, c4, c5 = (w * Bottleneck.expansion for w in widths[1:])
         self.conv6 = nn.Conv2d(c5, fpn_dim, 3, stride=2, padding=1)
         self.conv7 = nn.Conv2d(fpn_dim, fpn_dim, 3, stride=2, padding=1)
+        for p in (*self.conv6.parameters(), *self.conv7.parameters()):
+            p.requires_grad_(False)  # P6/P7 are never computed; kept so published files load
         self.latlayer1 = nn.Conv2d(c5, fpn_dim, 1)
         self.latlayer2 = nn.Conv2d(c4, fpn_dim, 1)
         self.latlayer3 = nn.Conv2d(c3, fpn_dim, 1)

@@ -25,6 +25,7 @@ CONE_SLOPE = 0.5            # base radius 1 at z = -1, apex at z = +1: r(z) = (1
 TORUS_STEPS = 64            # sphere-tracing iterations (enough for all but grazing rays)
 TORUS_EPS = 2e-4            # a ray "hits" when the signed distance falls below this
 _INF = np.float32(np.inf)
+Arr = np.ndarray | float        # a ray component: one value for all rays, or one per ray
 _BOUND = {"sphere": 1.0, "cube": math.sqrt(3.0), "cylinder": math.sqrt(2.0),
           "cone": math.sqrt(2.0), "torus": 1.0}
 
@@ -181,7 +182,7 @@ def _torus(ox, oy, oz, dx, dy, dz, tmin):
 _INTERSECT = {"sphere": _sphere, "cube": _cube, "cylinder": _cylinder, "cone": _cone, "torus": _torus}
 
 
-def intersect(kind: str, ox, oy, oz, dx, dy, dz, tmin: float = 0.0) -> np.ndarray:
+def intersect(kind: str, ox: Arr, oy: Arr, oz: Arr, dx: Arr, dy: Arr, dz: Arr, tmin: float = 0.0) -> np.ndarray:
     """Nearest local distance t > tmin where the ray meets the unit ``kind``; +inf on a miss.
 
     Shape: the broadcast shape of the six components.

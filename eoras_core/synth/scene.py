@@ -30,7 +30,7 @@ class SceneConfig:
     max_objects: int = 10
     kinds: tuple[str, ...] = KINDS
     scale_range: tuple[float, float] = (0.4, 0.9)       # half-size of the unit shape, world units
-    spawn_half: float = 4.5                              # objects start in [-h, h]^2 (MOVi-like)
+    spawn_half: float = 3.5                              # objects start in [-h, h]^2 (MOVi-like)
     camera_radius: tuple[float, float] = (8.0, 12.0)
     camera_elevation_deg: tuple[float, float] = (20.0, 50.0)
     camera_orbit_deg: float = 15.0                       # max azimuth change over the clip
@@ -39,8 +39,8 @@ class SceneConfig:
     focal_length: float = 35.0                           # mm
     sensor_width: float = 32.0                           # mm
     fly_prob: float = 0.3                                # object hovers and tumbles
-    occlusion_prob: float = 0.5                          # placed along the view line of another
-    cross_prob: float = 0.25                             # fast object crossing the image border
+    occlusion_prob: float = 0.6                          # placed along the view line of another
+    cross_prob: float = 0.2                              # fast object crossing the image border
     max_speed: float = 1.2                               # ordinary objects, units / s
     cross_speed: tuple[float, float] = (2.0, 3.5)
     max_spin_deg: float = 180.0                          # deg / s
@@ -90,7 +90,9 @@ def _camera_path(rng: np.random.Generator, cfg: SceneConfig, times: np.ndarray) 
     az0 = rng.uniform(0.0, 2.0 * math.pi)
     d_az = math.radians(rng.uniform(-cfg.camera_orbit_deg, cfg.camera_orbit_deg))
     d_r = r0 * rng.uniform(-cfg.camera_dolly, cfg.camera_dolly)
-    d_el = math.radians(rng.uniform(-cfg.camera_tilt_deg, cfg.camera_tilt_deg))
+    el1 = min(max(math.degrees(el0) + rng.uniform(-cfg.camera_tilt_deg, cfg.camera_tilt_deg),
+                  cfg.camera_elevation_deg[0]), cfg.camera_elevation_deg[1])
+    d_el = math.radians(el1) - el0                     # the tilt keeps the elevation in range
     s = times / max(times[-1], 1e-9)
     r, el, az = r0 + d_r * s, el0 + d_el * s, az0 + d_az * s
     pos = np.stack([r * np.cos(el) * np.cos(az), r * np.cos(el) * np.sin(az), r * np.sin(el)], -1)
@@ -114,8 +116,8 @@ def _start_motion(rng: np.random.Generator, cfg: SceneConfig, placed: list[Scene
         view = anchor - cam0[:2]
         view /= max(np.linalg.norm(view), 1e-9)
         gap = radius + other.radius
-        along = rng.choice([-1.0, 1.0]) * rng.uniform(gap + 0.2, gap + 3.5)
-        side = rng.uniform(-0.6, 0.6) * gap
+        along = rng.choice([-1.0, 1.0]) * rng.uniform(gap + 0.1, gap + 2.0)
+        side = rng.uniform(-0.5, 0.5) * gap
         start = anchor + along * view + side * np.array([-view[1], view[0]])
         speed = rng.uniform(0, cfg.max_speed)
     elif u < cfg.occlusion_prob + cfg.cross_prob:
@@ -162,8 +164,11 @@ def _sample_object(rng: np.random.Generator, cfg: SceneConfig, placed: list[Scen
                        rotations=rotations, velocity=velocity, angular_velocity=axis * spin, resting=resting)
 
 
-def _clear_of(obj: SceneObject, placed: list[SceneObject]) -> bool:
-    """True when obj's bounding sphere never touches another's during the clip."""
+def _clear_of(obj: SceneObject, placed: list[SceneObject], cam_pos: np.ndarray) -> bool:
+    """True when obj's bounding sphere never touches another's, nor comes within one unit
+    of the camera (cam_pos (T, 3)), during the clip."""
+    if np.any(np.linalg.norm(obj.positions - cam_pos, axis=-1) < obj.radius + 1.0):
+        return False
     for other in placed:
         dist = np.linalg.norm(obj.positions - other.positions, axis=-1)
         if np.any(dist < obj.radius + other.radius + 0.05):
@@ -193,7 +198,7 @@ def sample_scene(rng: np.random.Generator, cfg: SceneConfig) -> Scene:
         if len(scene.objects) >= target:
             break
         obj = _sample_object(rng, cfg, scene.objects, cam_pos[0], times)
-        if _clear_of(obj, scene.objects):
+        if _clear_of(obj, scene.objects, cam_pos):
             scene.objects.append(obj)
     if len(scene.objects) < cfg.min_objects:
         raise RuntimeError(f"could only place {len(scene.objects)} of {cfg.min_objects} objects; "

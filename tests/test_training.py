@@ -1,0 +1,86 @@
+"""Training: the loss goes down on a tiny set, resume continues, DDP runs with 2 CPU processes."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from eoras_core.checkpoint import load_eoras, read_extra
+from eoras_core.training.dataset import Augment, TrackWindows, jitter_boxes
+from eoras_core.training.losses import eoras_loss, focal_loss
+from eoras_core.training.trainer import TrainConfig, Trainer
+from movi_fixture import write_rect_split
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    return write_rect_split(tmp_path_factory.mktemp("train") / "train", videos=2, T=6)
+
+
+def test_focal_loss_values():
+    p = torch.tensor([0.9, 0.2])
+    y = torch.tensor([1.0, 0.0])
+    expected = -((0.1 ** 2) * np.log(0.9 + 1e-6) + (0.2 ** 2) * np.log(0.8 + 1e-6)) / 2
+    assert focal_loss(p, y).item() == pytest.approx(expected, rel=1e-5)
+    assert focal_loss(y, y).item() < 1e-5
+
+
+def test_windows_shapes_padding_and_jitter(split):
+    ds = TrackWindows(split, seq_len=8, augment=None)  # tracks have 6 frames: the last frame repeats
+    item = ds[0]
+    assert item["crops"].shape == (8, 3, 128, 128) and item["amodal"].shape == (8, 1, 121, 121)
+    torch.testing.assert_close(item["amodal"][6], item["amodal"][7])
+    assert set(item["visible"].unique().tolist()) <= {0.0, 1.0}
+    assert (item["visible"] <= item["amodal"]).all()  # visible is part of amodal
+    augmented = TrackWindows(split, seq_len=8)[0]
+    assert not torch.equal(augmented["crops"], item["crops"])
+    boxes = np.array([[0.2, 0.2, 0.6, 0.5]] * 4)
+    moved = jitter_boxes(boxes, np.random.default_rng(0), Augment())
+    assert not np.allclose(moved, boxes) and (moved >= 0).all() and (moved <= 1).all()
+
+
+def _fixed_batch_loss(model, ds):
+    batch = {k: torch.stack([ds[i][k] for i in range(len(ds))]) for k in ("crops", "K", "amodal", "visible")}
+    model.eval()
+    with torch.no_grad():
+        out = model(batch["crops"], batch["K"])
+    return eoras_loss(out, batch["amodal"], batch["visible"]).item()
+
+
+def test_training_lowers_loss_and_resumes(split, tmp_path):
+    cfg = TrainConfig(data=str(split), out=str(tmp_path / "run"), steps=25, batch=2, seq_len=4, lr=2e-3,
+                      warmup=3, save_every=10, eval_every=1000, augment=False)
+    trainer = Trainer(cfg)
+    ds = TrackWindows(split, seq_len=4, augment=None)
+    before = _fixed_batch_loss(trainer.model, ds)
+    trainer.model.train()
+    summary = trainer.fit()
+    after = _fixed_batch_loss(trainer.model, ds)
+    assert summary["step"] == 25
+    assert after < 0.7 * before, (before, after)
+    # Resume: a longer run in the same folder continues from step 25.
+    cfg2 = TrainConfig(**{**cfg.__dict__, "steps": 28})
+    t2 = Trainer(cfg2)
+    assert t2.step == 25
+    t2.fit()
+    extra = read_extra(tmp_path / "run" / "last.safetensors")
+    assert extra["step"] == 28 and extra["train"]["preset"] == "tiny"
+    assert load_eoras(tmp_path / "run" / "last.safetensors", device="cpu").config.name == "tiny"
+
+
+def test_ddp_two_cpu_processes(split, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "eoras_core", "train", "--data", str(split), "--out", str(out), "--steps", "3",
+           "--batch", "1", "--seq-len", "3", "--threads", "1", "--no-augment"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read_extra(out / "last.safetensors")["step"] == 3
+    lines = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert lines and lines[0]["step"] == 1
