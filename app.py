@@ -1,0 +1,63 @@
+"""EoRaS Studio: `python app.py [--checkpoint PATH] [--preset P] [--device auto|cpu|cuda] [--port N] [--host H]`.
+
+Loads the model once (resident on the GPU when there is one) and serves the studio. With no
+arguments it uses the bundled demo model and opens a browser tab; on a Hugging Face Space
+it serves on the Space's address.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEMO_DIR = ROOT / "assets" / "demo_clips"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description="EoRaS Studio — amodal video segmentation in the browser.")
+    ap.add_argument("--checkpoint", default=None, help="published .pth/.pth.gz or project .safetensors (default: bundled demo model)")
+    ap.add_argument("--preset", default=None, help="architecture for files that do not carry one: movi_b, movi_d, kitti, tiny")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860))))
+    ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    ap.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    return ap.parse_args(argv)
+
+
+def gpu_decorator():
+    """spaces.GPU on ZeroGPU Spaces; a no-op everywhere else."""
+    try:
+        import spaces  # type: ignore[import-not-found]
+
+        return spaces.GPU
+    except ImportError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from eoras_core import CheckpointError, load_eoras
+    from ui.app import CSS, KEYS_JS, build_app
+
+    try:
+        model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
+    except (CheckpointError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    on_space = "SPACE_ID" in os.environ
+    host = "0.0.0.0" if on_space else args.host
+    print(f"EoRaS Studio: model {model.config.name} on {next(model.parameters()).device}")
+    app = build_app(model, DEMO_DIR)
+    app.queue(default_concurrency_limit=1, max_size=64).launch(
+        server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,
+        run_history=False, max_file_size="2gb", show_error=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Per-object, per-frame masks with provenance: what the model said and what people changed.
+
+Model results stay as the engine returned them; a human revision of a mask is stored as a
+COCO RLE with its source and time, newest last, so edits can be undone, audited and
+written to disk without touching the model's output. The effective mask is the newest
+revision, or the model's mask where nobody edited.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eoras_core.export import mask_to_rle, rle_to_mask
+
+KINDS = ("amodal", "visible")
+
+
+@dataclass(frozen=True)
+class Revision:
+    rle: dict
+    source: str  # "human" | "model" | "import"
+    created: float
+
+
+class MaskEdits:
+    """Revisions keyed by (obj_id, frame, kind)."""
+
+    def __init__(self) -> None:
+        self._revs: dict[tuple[int, int, str], list[Revision]] = {}
+
+    def push(self, obj_id: int, frame: int, kind: str, mask: np.ndarray, source: str = "human") -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        self._revs.setdefault((obj_id, frame, kind), []).append(Revision(mask_to_rle(mask), source, time.time()))
+
+    def undo(self, obj_id: int, frame: int, kind: str) -> bool:
+        revs = self._revs.get((obj_id, frame, kind))
+        if not revs:
+            return False
+        revs.pop()
+        return True
+
+    def current(self, obj_id: int, frame: int, kind: str) -> np.ndarray | None:
+        revs = self._revs.get((obj_id, frame, kind))
+        return rle_to_mask(revs[-1].rle) if revs else None
+
+    def provenance(self, obj_id: int, frame: int, kind: str) -> str:
+        revs = self._revs.get((obj_id, frame, kind))
+        return revs[-1].source if revs else "model"
+
+    def drop_object(self, obj_id: int) -> None:
+        for key in [k for k in self._revs if k[0] == obj_id]:
+            del self._revs[key]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._revs.values())
+
+    def save(self, path: str | Path) -> None:
+        doc = [{"obj": o, "frame": f, "kind": k, "revisions": [asdict(r) for r in revs]}
+               for (o, f, k), revs in self._revs.items()]
+        Path(path).write_text(json.dumps(doc))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "MaskEdits":
+        edits = cls()
+        for item in json.loads(Path(path).read_text()):
+            edits._revs[(item["obj"], item["frame"], item["kind"])] = [Revision(**r) for r in item["revisions"]]
+        return edits

@@ -1,0 +1,135 @@
+"""Everything the studio draws, from a Session and a frame index (pure functions).
+
+A scrub or a layer toggle only re-composites cached model results: masks are pasted from
+the engine's 121x121 outputs, nothing runs through the model here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .actions import object_masks, occlusion_rates
+from .compositing import LayerStyle, ObjectLayer, composite
+from .session import Session
+from .views import (
+    assignment_map, attention_tile, bev_energy, bev_footprint, bev_to_rgb, draw_polygon, fit_pca_basis,
+    heatmap_overlay, timeline_image,
+)
+
+LAYERS = {
+    "visible": "visible", "amodal": "amodal", "occluded": "occluded", "boxes": "boxes", "labels": "labels",
+    "GT visible": "gt_visible", "GT amodal": "gt_amodal", "GT occluded": "gt_occluded", "error vs GT": "error",
+}
+EXTRA_LAYERS = ("BEV footprint", "slot attention")
+ALL_LAYERS = (*LAYERS, *EXTRA_LAYERS)
+
+
+def layer_style(s: Session) -> LayerStyle:
+    on = set(s.view.layers)
+    flags = {field: name in on for name, field in LAYERS.items()}
+    return LayerStyle(**flags, mask_opacity=s.view.mask_opacity, occluded_opacity=s.view.occluded_opacity,
+                      gt_opacity=min(1.0, s.view.mask_opacity), error_opacity=0.6)
+
+
+def frame_objects(s: Session, frame: int) -> list[ObjectLayer]:
+    out = []
+    for obj_id, obj in s.objects.items():
+        track, _ = s.track_of(obj_id)
+        box = None if np.isnan(track[frame, 0]) else tuple(float(v) for v in track[frame])
+        vis, amo = object_masks(s, obj_id, frame)
+        gt_vis = gt_amo = None
+        if s.gt is not None and obj.gt_index is not None:
+            gt_amo = s.gt.amodal[obj.gt_index, frame]
+            gt_vis = s.gt.visible(obj.gt_index, frame)
+        out.append(ObjectLayer(obj_id, obj.name, obj.colour, vis, amo, box, gt_vis, gt_amo,
+                               selected=obj_id == s.selected, shown=obj.shown and obj_id not in s.view.hidden))
+    return out
+
+
+def footprint(s: Session, frame: int) -> np.ndarray | None:
+    """The BEV grid's footprint in frame pixels, for the selected object on this frame.
+
+    The model projects its 3D grid with the frame's K but samples the object's crop
+    features, so the footprint is drawn inside that object's crop window.
+    """
+    res = s.results.get(s.selected) if s.selected is not None else None
+    model = s.predictor.model if s.predictor is not None else None
+    if res is None or model is None or res.index(frame) is None:
+        return None
+    cfg = model.config
+    K = s.predictor._K[frame] if s.predictor._K is not None else None
+    if K is None:
+        return None
+    uv = bev_footprint(K, (1, 1), cfg.bev_x, cfg.bev_z, y=cfg.bev_y[1], convention=cfg.intrinsics,
+                       camera_position=cfg.camera_position)
+    if cfg.intrinsics == "pixel":
+        H, W = s.size
+        uv = uv / np.array([W, H])
+    r0, r1, c0, c1 = res.positions[res.index(frame)]
+    return np.stack([c0 + uv[:, 0] * (c1 - c0 + 1), r0 + uv[:, 1] * (r1 - r0 + 1)], axis=1)
+
+
+def render_frame(s: Session, frame: int) -> np.ndarray:
+    """The composited (H,W,3) frame with every enabled layer."""
+    image = np.asarray(s.clip[frame])
+    out = composite(image, frame_objects(s, frame), layer_style(s), s.pending)
+    if "slot attention" in s.view.layers and s.selected in s.results:
+        heat = s.results[s.selected].slot_image_attention(frame, s.view.slot, s.view.direction)
+        if heat is not None:
+            out = heatmap_overlay(out, heat, alpha=0.5)
+    if "BEV footprint" in s.view.layers:
+        poly = footprint(s, frame)
+        if poly is not None:
+            out = draw_polygon(out, poly, (255, 255, 0))
+    return out
+
+
+def render_timeline(s: Session, frame: int, width: int = 800) -> np.ndarray:
+    rows = []
+    for obj_id, obj in s.objects.items():
+        _, source = s.track_of(obj_id)
+        keys = {int(k) for k in obj.keyframes if 0 <= k < s.num_frames}
+        tracked = set(np.flatnonzero(source > 0).tolist())
+        rows.append((obj.name, obj.colour, keys, tracked, occlusion_rates(s, obj_id)))
+    return timeline_image(rows, max(1, s.num_frames), width=width, current=frame)
+
+
+def _pca(s: Session):
+    """One PCA basis per clip (refit when results change), so colours are comparable over time."""
+    key = tuple(sorted(s.result_sig.items()))
+    if s.pca is None or s.pca[0] != key:
+        maps = [r.bev.astype(np.float32) for r in s.results.values() if r.bev is not None and len(r.bev)]
+        s.pca = (key, fit_pca_basis(np.concatenate(maps)) if maps else None)
+    return s.pca[1]
+
+
+def bev_views(s: Session, frame: int) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    res = s.results.get(s.selected) if s.selected is not None else None
+    if res is None:
+        return None, None, "Select a segmented object to see its BEV map."
+    bev = res.bev_map(frame)
+    if bev is None:
+        return None, None, f"{s.objects[s.selected].name} has no box on frame {frame}."
+    basis = _pca(s)
+    note = ("Bird's-eye view of the object's crop: camera at the bottom, depth 0-20 m upwards, "
+            "width -10..10 m. Left: PCA of the 256 channels (basis fixed per clip); right: channel energy.")
+    return bev_to_rgb(bev, basis), bev_energy(bev), note
+
+
+def slot_views(s: Session, frame: int, over: str) -> tuple[list, np.ndarray | None, str]:
+    """Gallery of per-slot attention tiles and the cell-to-slot assignment map."""
+    res = s.results.get(s.selected) if s.selected is not None else None
+    if res is None or res.index(frame) is None or res.attn_slot_feature is None:
+        return [], None, "Select a segmented object with a box on this frame."
+    i = res.index(frame)
+    d = s.view.direction
+    maps = res.attn_slot_feature if over == "image" else res.attn_slot_bev
+    tiles = []
+    for slot in range(maps.shape[2]):
+        a = maps[d, i, slot].reshape(16, 16)
+        if over != "image":
+            a = a[::-1]  # camera at the bottom, as in the BEV panel
+        tiles.append((attention_tile(a, size=112, label=f"slot {slot}"), f"slot {slot}"))
+    assign = assignment_map(res.cell_assignment(frame, d), maps.shape[2], size=224)
+    note = (f"{'Forward' if d == 0 else 'Backward'} pass, last decoder layer, heads averaged; "
+            f"slots over {'image' if over == 'image' else 'BEV'} cells. Right: which slot each image cell attends to.")
+    return tiles, assign, note

@@ -1,0 +1,99 @@
+"""Opening what a user brings: a video, a zip or folder of frames, or a MOVi-layout scene.
+
+MOVi scenes come with ground truth (amodal masks and the visible instance map), which the
+studio shows as layers and turns into objects automatically.
+"""
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eoras_core.data.movi import DatasetError, MoviSplit
+from eoras_core.video import FrameStore, LoadCaps, VideoError, is_movi_scene, load_clip
+
+from .session import GroundTruth
+
+MAX_UNZIPPED_BYTES = 2 << 30
+
+
+@dataclass
+class OpenedClip:
+    frames: FrameStore | np.ndarray
+    name: str
+    fps: float
+    K: np.ndarray | None
+    gt: GroundTruth | None
+    boxes: dict[int, dict[int, tuple[float, float, float, float]]]  # GT object -> frame -> box
+    note: str
+
+
+def _movi_folder(path: Path, workdir: Path) -> Path:
+    """A folder holding metadata.json and rgba_full_* frames (extracting a zip if needed)."""
+    if path.is_dir():
+        if (path / "metadata.json").exists():
+            return path
+        inner = [p.parent for p in path.rglob("metadata.json")]
+        if inner:
+            return inner[0]
+        raise VideoError(f"{path.name}: no metadata.json found")
+    with zipfile.ZipFile(path) as zf:
+        total = sum(i.file_size for i in zf.infolist())
+        if total > MAX_UNZIPPED_BYTES:
+            raise VideoError(f"{path.name}: unpacks to {total / 2**30:.1f} GB, more than the 2 GB allowed")
+        for info in zf.infolist():
+            target = (workdir / info.filename).resolve()
+            if not str(target).startswith(str(workdir.resolve())):
+                raise VideoError(f"{path.name}: refuses a zip entry outside its folder ({info.filename})")
+        zf.extractall(workdir)
+    return _movi_folder(workdir, workdir)
+
+
+def open_movi_scene(path: str | Path, caps: LoadCaps) -> OpenedClip:
+    """Frames, intrinsics and ground truth of one MOVi-layout video (range/stride caps apply)."""
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="eoras_scene_") as tmp:
+        folder = _movi_folder(path, Path(tmp))
+        split = MoviSplit(folder.parent)
+        try:
+            video = split.load_video(folder.name)
+            meta = split.metadata(folder.name)
+            n_obj = len(meta["instances"])
+            T = video.frames.shape[0]
+            keep = np.arange(caps.start, min(T, caps.end if caps.end is not None else T), caps.stride)[: caps.max_frames]
+            if len(keep) == 0:
+                raise VideoError(f"{path.name}: the frame range selects no frames (the scene has {T})")
+            ids = np.stack([split.load_visible_ids(folder.name, int(f)) for f in keep])
+            amodal = np.zeros((n_obj, len(keep)) + ids.shape[1:], bool)
+            boxes: dict[int, dict[int, tuple]] = {}
+            for obj in range(n_obj):
+                tr = split.track(folder.name, obj)
+                where = {int(f): j for j, f in enumerate(tr.frames)}
+                for i, f in enumerate(keep):
+                    j = where.get(int(f))
+                    if j is None:
+                        continue
+                    amodal[obj, i] = tr.amodal[j]
+                    y0, x0, y1, x1 = tr.boxes_kubric[j]
+                    H, W = ids.shape[1:]
+                    boxes.setdefault(obj, {})[i] = (x0 * W, y0 * H, x1 * W, y1 * H)
+        except DatasetError as exc:
+            raise VideoError(str(exc)) from None
+    fps = float(meta.get("metadata", {}).get("frame_rate", 12.0)) / caps.stride
+    names = [str(inst.get("shape", inst.get("category", "object"))) for inst in meta["instances"]]
+    gt = GroundTruth(amodal=amodal, visible_ids=ids, names=names)
+    note = f"MOVi scene {folder.name}: {len(keep)} of {T} frames, {n_obj} objects with ground truth"
+    return OpenedClip(video.frames[keep], folder.name, fps, video.K[keep], gt, boxes, note)
+
+
+def open_any(path: str | Path, caps: LoadCaps) -> OpenedClip:
+    """Dispatch on what the file is; raises VideoError with a user-facing message."""
+    path = Path(path)
+    if is_movi_scene(path):
+        return open_movi_scene(path, caps)
+    store = load_clip(path, caps)
+    note = store.note or f"{len(store)} frames at {store.size[1]}x{store.size[0]}"
+    return OpenedClip(store, path.name, store.fps, None, None, {}, note)
