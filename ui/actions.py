@@ -33,16 +33,11 @@ def open_clip(s: Session, opened: OpenedClip) -> str:
         for index, frames in sorted(opened.boxes.items()):
             if not frames:
                 continue
-            keys = sorted(frames)
-            # Keyframes every few frames keep the timeline readable; the rest interpolate.
-            step = max(1, len(keys) // 6)
-            chosen = set(keys[::step]) | {keys[-1]}
             name = f"{opened.gt.names[index]} {index}"
-            obj = s.add_object(name=name, category=opened.gt.names[index], from_ground_truth=True, gt_index=index,
-                               track_after_last=False)
-            obj.keyframes = {k: frames[k] for k in sorted(chosen)}
-            # Exact GT boxes on every frame: interpolation must not invent boxes in gaps.
-            obj.keyframes.update({k: frames[k] for k in keys})
+            # Exact ground-truth boxes on the frames where the object is visible; no keyframes,
+            # so nothing is interpolated into frames where it is out of view.
+            s.add_object(name=name, category=opened.gt.names[index], from_ground_truth=True, gt_index=index,
+                         track_after_last=False, given=dict(frames))
         s.selected = next(iter(s.objects), None)
     return opened.note
 

@@ -120,7 +120,11 @@ def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: i
             api_btn = gr.Button("segment_video")
         api_btn.click(friendly(lambda v, j: str(segment_video(model, v, j))), [api_video, api_json], api_out,
                       api_name="segment_video", concurrency_id="gpu", concurrency_limit=1)
-        app.unload(lambda request: store.drop(request.session_hash))
+        def forget(request: gr.Request) -> None:
+            if request is not None:
+                store.drop(request.session_hash)
+
+        app.unload(forget)
     return app
 
 
@@ -168,8 +172,8 @@ def wire(ui: Studio, session: Callable[[gr.Request], Session], demos: dict[str, 
     load_outs = [ui.load.info, P.scrub, ui.segment.status] + all_outs
 
     @friendly
-    def on_upload(path, *caps_and_request):
-        *caps, request = caps_and_request
+    def on_upload(path, start, end, stride, max_side, max_frames, request: gr.Request):
+        caps = (start, end, stride, max_side, max_frames)
         if not path:
             raise UserError("No file received.")
         s = session(request)
@@ -178,8 +182,8 @@ def wire(ui: Studio, session: Callable[[gr.Request], Session], demos: dict[str, 
             return after_load(s, note)
 
     @friendly
-    def on_demo(name, *caps_and_request):
-        *caps, request = caps_and_request
+    def on_demo(name, start, end, stride, max_side, max_frames, request: gr.Request):
+        caps = (start, end, stride, max_side, max_frames)
         if name not in demos:
             raise UserError("Choose a demo clip first.")
         s = session(request)

@@ -44,6 +44,7 @@ class LabelledObject:
     category: str = "object"
     colour: tuple[int, int, int] = (230, 25, 75)
     keyframes: dict[int, Box] = field(default_factory=dict)
+    given: dict[int, Box] = field(default_factory=dict)  # per-frame boxes from ground truth or an import
     track_after_last: bool = True      # track past the last keyframe (else out of view there)
     shown: bool = True
     from_ground_truth: bool = False
@@ -52,12 +53,20 @@ class LabelledObject:
     def signature(self, extra: str = "") -> str:
         """Changes whenever the boxes the model would see change (drives re-running)."""
         items = sorted((k, tuple(round(v, 2) for v in b)) for k, b in self.keyframes.items())
-        return hashlib.sha1(repr((items, self.track_after_last, extra)).encode()).hexdigest()[:16]
+        given = sorted((k, tuple(round(v, 2) for v in b)) for k, b in self.given.items())
+        return hashlib.sha1(repr((items, given, self.track_after_last, extra)).encode()).hexdigest()[:16]
 
 
 def fill_track(obj: LabelledObject, frames: Sequence[np.ndarray] | None, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """(T,4) boxes (NaN = out of view) and (T,) source codes: 2 keyframe, 1 interpolated/tracked, 0 none."""
+    """(T,4) boxes (NaN = out of view) and (T,) source codes: 2 keyframe, 1 given/interpolated/tracked, 0 none.
+
+    Given boxes (ground truth) fill their frames; keyframes override them and interpolate
+    between each other.
+    """
     track = interpolate_keyframes(obj.keyframes, T)
+    for f, box in obj.given.items():
+        if 0 <= f < T and f not in obj.keyframes:
+            track[f] = box
     source = np.where(np.isnan(track[:, 0]), 0, 1).astype(np.int8)
     for k in obj.keyframes:
         if 0 <= k < T:

@@ -20,7 +20,7 @@ class PlayerPanel:
 
 def build() -> PlayerPanel:
     frame = gr.Image(label="Frame — click two corners to draw a box", format="jpeg", interactive=False,
-                     buttons=[], elem_id="frame", show_label=False)
+                     buttons=[], elem_id="frame", show_label=False, height=520)
     scrub = gr.Slider(0, 1, value=0, step=1, label="frame", elem_id="scrub")
     with gr.Row():
         prev = gr.Button("◀ prev (←/D)", elem_id="prev-btn", size="sm")
