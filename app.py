@@ -28,7 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def gpu_decorator():
-    """spaces.GPU on ZeroGPU Spaces; a no-op everywhere else."""
+    """spaces.GPU when the `spaces` package is present (Hugging Face Spaces), else None."""
     try:
         import spaces  # type: ignore[import-not-found]
 
@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     on_space = "SPACE_ID" in os.environ
     host = "0.0.0.0" if on_space else args.host
     print(f"EoRaS Studio: model {model.config.name} on {next(model.parameters()).device}")
-    app = build_app(model, DEMO_DIR)
+    gpu = gpu_decorator() if os.environ.get("SPACES_ZERO_GPU") else None
+    app = build_app(model, DEMO_DIR, gpu=gpu)
     app.queue(default_concurrency_limit=1, max_size=64).launch(
         server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,
         run_history=False, max_file_size="2gb", show_error=True,

@@ -96,8 +96,12 @@ def recentre(s: Session, frame: int) -> str:
     return f"Re-centred {obj.name} on its visible mask at frame {frame}; press Segment to update."
 
 
-def segment(s: Session, progress: Progress | None = None) -> str:
-    """Run every changed object through the model in one batch; unchanged ones keep results."""
+def segment(s: Session, progress: Progress | None = None, runner: Callable | None = None) -> str:
+    """Run every changed object through the model in one batch; unchanged ones keep results.
+
+    runner(frames, K, tracks) -> results replaces the session's cached predictor where the
+    model must run in another process (ZeroGPU Spaces): it gets arguments in, results out.
+    """
     require_clip(s)
     if s.predictor is None:
         raise UserError("No model is loaded.")
@@ -111,7 +115,10 @@ def segment(s: Session, progress: Progress | None = None) -> str:
     for obj_id in stale:
         track, _ = s.track_of(obj_id)
         tracks[obj_id] = as_track(track, s.num_frames, H, W)
-    results = s.predictor.predict(tracks, progress=progress)
+    if runner is not None:
+        results = runner(s.clip, s.K, tracks)
+    else:
+        results = s.predictor.predict(tracks, progress=progress)
     for obj_id, res in results.items():
         s.results[obj_id] = res
         s.result_sig[obj_id] = s.objects[obj_id].signature()

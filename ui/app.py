@@ -84,8 +84,20 @@ def frame_label(s: Session, frame: int) -> str:
     return f"frame **{frame}** / {s.num_frames - 1} · {ts:.2f} s · {s.clip_name}{extra}{pending}"
 
 
-def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16) -> gr.Blocks:
+def predict_once(model: EoRaS, frames: Any, K: Any, tracks: dict) -> dict:
+    """Pure model call (arguments in, results out) for a GPU that lives in another process."""
+    from eoras_core.engine import EorasPredictor
+
+    predictor = EorasPredictor(model)
+    predictor.set_video(np.asarray(frames) if not isinstance(frames, np.ndarray) else frames, K)
+    return predictor.predict(tracks)
+
+
+def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
+              gpu: Callable | None = None) -> gr.Blocks:
+    """gpu: a decorator such as spaces.GPU; when given, segmentation runs through it."""
     store = SessionStore(model, capacity=max_sessions)
+    runner = functools.partial(gpu(predict_once), model) if gpu is not None else None
     demos = demo_clips(demo_dir)
     num_slots = model.config.num_slots if model is not None else 8
 
@@ -112,7 +124,7 @@ def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: i
             with gr.Tab("Plots", elem_id="tab-plots"):
                 plots = panel_plots.build()
         ui = Studio(load, player, objects, seg, layers, bev, slots, plots, export, cancel)
-        wire(ui, session, demos, model)
+        wire(ui, session, demos, runner)
         with gr.Row(visible=False):
             api_video = gr.File(label="video")
             api_json = gr.Textbox(label="objects JSON")
@@ -128,7 +140,7 @@ def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: i
     return app
 
 
-def wire(ui: Studio, session: Callable[[gr.Request], Session], demos: dict[str, Path], model: EoRaS | None) -> None:
+def wire(ui: Studio, session: Callable[[gr.Request], Session], demos: dict[str, Path], runner: Callable | None) -> None:
     P, O, L = ui.player, ui.objects, ui.layers
     frame_outs = [P.frame, P.label]
     panel_outs = [ui.bev.pca, ui.bev.energy, ui.bev.note, ui.slots.gallery, ui.slots.assignment, ui.slots.note]
@@ -330,7 +342,7 @@ def wire(ui: Studio, session: Callable[[gr.Request], Session], demos: dict[str, 
         s = session(request)
         with s.lock:
             progress(0.0, desc="preparing")
-            msg = segment(s, lambda frac, text: progress(frac, desc=text))
+            msg = segment(s, lambda frac, text: progress(frac, desc=text), runner)
             return [msg] + everything(s, int(f), over) + [figure(s, int(f))]
 
     ui.segment.run.click(on_segment, [P.scrub, ui.slots.over], [ui.segment.status] + all_outs + [ui.plots.plot],
