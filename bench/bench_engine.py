@@ -8,7 +8,6 @@ Same weights and inputs for both paths. Prints a table and appends it to bench/R
 from __future__ import annotations
 
 import argparse
-import datetime
 import platform
 import resource
 import sys
@@ -20,6 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import RESULTS, report  # noqa: E402
 from eoras_core import build_eoras  # noqa: E402
 from eoras_core.engine import EorasPredictor  # noqa: E402
 from eoras_core.intrinsics import default_intrinsics  # noqa: E402
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--amp", choices=["auto", "on", "off"], default="auto")
     ap.add_argument("--skip-reference-above", type=int, default=1000, help="skip the slow path above this many tracks")
-    ap.add_argument("--record", default=str(ROOT / "bench" / "RESULTS.md"))
+    ap.add_argument("--record", default=str(RESULTS))
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -98,14 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     for n, fr, fe, mt, mf, mem, diff in rows:
         lines.append(f"| {n} | {fr:.1f} | {fe:.1f} | {mt:.1f} | {mf:.2f} | {mem:.0f} | {diff:.2e} |")
     table = "\n".join(lines)
-    title = (f"### engine, preset {args.preset}, {device_name(device)}, engine {amp_used}"
-             f"{', CUDA graphs' if engine.cuda_graphs else ''}\n"
-             f"{datetime.date.today().isoformat()} — `python bench/bench_engine.py {' '.join(argv or sys.argv[1:])}`")
-    print(title)
-    print(table)
-    if args.record:
-        with open(args.record, "a") as f:
-            f.write(f"\n{title}\n\n{table}\n")
+    heading = (f"engine, preset {args.preset}, {device_name(device)}, engine {amp_used}"
+               f"{', CUDA graphs' if engine.cuda_graphs else ''}")
+    report(heading, "bench/bench_engine.py", argv, table, args.record)
     return 0
 
 

@@ -10,7 +10,6 @@ new frame image has loaded. Prints a table and appends it to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.util
 import io
 import os
@@ -28,6 +27,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import RESULTS, report  # noqa: E402
 from eoras_core import build_eoras, load_eoras  # noqa: E402
 from eoras_core.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
 from eoras_core.video import load_clip, write_video  # noqa: E402
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=30)
     ap.add_argument("--no-browser", action="store_true")
-    ap.add_argument("--record", default=str(ROOT / "bench" / "RESULTS.md"))
+    ap.add_argument("--record", default=str(RESULTS))
     args = ap.parse_args(argv)
     import torch
 
@@ -151,12 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.update(browser_bench(model, frames, args.samples))
     table = "| measurement | median ms | p95 ms |\n|---|---|---|\n" + "\n".join(
         f"| {k} | {m:.1f} | {p:.1f} |" for k, (m, p) in rows.items())
-    title = (f"### studio responsiveness, {platform.machine()} CPU x{os.cpu_count()}, model {model.config.name}\n"
-             f"{datetime.date.today()} — `python bench/bench_ui.py {' '.join(argv or sys.argv[1:])}`")
-    print(title + "\n\n" + table)
-    if args.record:
-        with open(args.record, "a") as f:
-            f.write(f"\n{title}\n\n{table}\n")
+    heading = f"studio responsiveness, {platform.machine()} CPU x{os.cpu_count()}, model {model.config.name}"
+    report(heading, "bench/bench_ui.py", argv, table, args.record)
     return 0
 
 

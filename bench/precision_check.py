@@ -7,7 +7,6 @@ Uses the bundled demo model (or CKPT) on generated crops; prints mask IoU betwee
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import RESULTS, report  # noqa: E402
 from eoras_core import load_eoras  # noqa: E402
 from eoras_core.engine import EorasPredictor  # noqa: E402
 from eoras_core.intrinsics import default_intrinsics  # noqa: E402
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--preset", default=None)
     ap.add_argument("--tracks", type=int, default=8)
-    ap.add_argument("--record", default=str(ROOT / "bench" / "RESULTS.md"))
+    ap.add_argument("--record", default=str(RESULTS))
     args = ap.parse_args(argv)
     model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
     g = torch.Generator().manual_seed(0)
@@ -46,11 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         diff = (fp32[key].float() - bf16[key].float()).abs().max().item()
         rows.append(f"| {key} | {mask_iou(fp32[key], bf16[key]):.5f} | {diff:.4f} |")
     table = "| output | mask IoU bf16 vs fp32 | max prob diff |\n|---|---|---|\n" + "\n".join(rows)
-    title = f"### precision check, {model.config.name}, {next(model.parameters()).device}\n{datetime.date.today()} — `python bench/precision_check.py {' '.join(argv or sys.argv[1:])}`"
-    print(title + "\n" + table)
-    if args.record:
-        with open(args.record, "a") as f:
-            f.write(f"\n{title}\n\n{table}\n")
+    heading = f"precision check, {model.config.name}, {next(model.parameters()).device}"
+    report(heading, "bench/precision_check.py", argv, table, args.record)
     return 0
 
 
