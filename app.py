@@ -51,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     on_space = "SPACE_ID" in os.environ
     host = "0.0.0.0" if on_space else args.host
     print(f"EoRaS Studio: model {model.config.name} on {next(model.parameters()).device}")
-    gpu = gpu_decorator() if os.environ.get("SPACES_ZERO_GPU") else None
-    app = build_app(model, DEMO_DIR, gpu=gpu)
+    app = build_app(model, DEMO_DIR, gpu=gpu_decorator())
     app.queue(default_concurrency_limit=1, max_size=64).launch(
         server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,
         run_history=False, max_file_size="2gb", show_error=True,

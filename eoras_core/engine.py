@@ -200,6 +200,11 @@ class EorasPredictor:
         self._cache.clear()
 
     @property
+    def intrinsics(self) -> np.ndarray | None:
+        """(T,3,3) K of the current clip, in the model's convention."""
+        return self._K
+
+    @property
     def num_frames(self) -> int:
         return 0 if self._frames is None else len(self._frames)
 

@@ -56,9 +56,9 @@ def footprint(s: Session, frame: int) -> np.ndarray | None:
     if res is None or model is None or res.index(frame) is None:
         return None
     cfg = model.config
-    K = s.predictor._K[frame] if s.predictor._K is not None else None
-    if K is None:
+    if s.predictor.intrinsics is None:
         return None
+    K = s.predictor.intrinsics[frame]
     uv = bev_footprint(K, (1, 1), cfg.bev_x, cfg.bev_z, y=cfg.bev_y[1], convention=cfg.intrinsics,
                        camera_position=cfg.camera_position)
     if cfg.intrinsics == "pixel":
