@@ -33,7 +33,8 @@ KEYS_JS = (Path(__file__).with_name("keys.js")).read_text()
 GUIDE = ("**EoRaS Studio** — amodal video segmentation. **1** load a clip → **2** click two corners to box each "
          "object → **3** Segment → **4** inspect layers, BEV and slots → **5** export. Keys: ←/→ or D/F frames, "
          "space play, E/R keyframes, Del delete keyframe, Esc cancel a box, S segment.")
-CSS = "#frame img {cursor: crosshair;} #timeline img {cursor: pointer;} .eoras-guide {font-size: 0.95em;}"
+CSS = ("#frame img {cursor: crosshair; width: 100%; height: 100%; object-fit: contain;} "
+       "#timeline img {cursor: pointer;} .eoras-guide {font-size: 0.95em;}")
 
 
 @dataclass
@@ -109,6 +110,13 @@ def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: i
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
                 player = panel_player.build()
+                with gr.Tabs():
+                    with gr.Tab("BEV", elem_id="tab-bev"):
+                        bev = panel_bev.build()
+                    with gr.Tab("Slots", elem_id="tab-slots"):
+                        slots = panel_slots.build(num_slots)
+                    with gr.Tab("Plots", elem_id="tab-plots"):
+                        plots = panel_plots.build()
             with gr.Column(scale=2, min_width=320):
                 load = panel_load.build(list(demos))
                 objects = panel_objects.build()
@@ -116,13 +124,6 @@ def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: i
                 layers = panel_layers.build()
                 export = panel_export.build()
                 cancel = gr.Button("cancel box (Esc)", elem_id="cancel-btn", size="sm", visible=True)
-        with gr.Tabs():
-            with gr.Tab("BEV", elem_id="tab-bev"):
-                bev = panel_bev.build()
-            with gr.Tab("Slots", elem_id="tab-slots"):
-                slots = panel_slots.build(num_slots)
-            with gr.Tab("Plots", elem_id="tab-plots"):
-                plots = panel_plots.build()
         ui = Studio(load, player, objects, seg, layers, bev, slots, plots, export, cancel)
         wire(ui, session, demos, runner)
         with gr.Row(visible=False):

@@ -24,8 +24,9 @@ def build(num_slots: int) -> SlotPanel:
         slot = gr.Slider(0, max(0, num_slots - 1), value=0, step=1, label="slot on the frame ('slot attention' layer)",
                          elem_id="slot-index")
     with gr.Row():
-        gallery = gr.Gallery(label="Slots", columns=4, height=300, elem_id="slot-gallery", allow_preview=False)
+        gallery = gr.Gallery(label="Slots", columns=4, height="auto", elem_id="slot-gallery", allow_preview=False,
+                             scale=2)
         assignment = gr.Image(label="Cell → slot assignment", format="png", interactive=False, buttons=[],
-                              elem_id="slot-assign")
+                              elem_id="slot-assign", scale=1)
     note = gr.Markdown("Segment an object to see its slots.")
     return SlotPanel(direction, over, slot, gallery, assignment, note)
