@@ -84,3 +84,21 @@ def test_ddp_two_cpu_processes(split, tmp_path):
     assert read_extra(out / "last.safetensors")["step"] == 3
     lines = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert lines and lines[0]["step"] == 1
+
+
+def test_fine_tune_from_published_format_checkpoint(split, tmp_path):
+    """--init takes a published-style file (torch zip, 'model' with module. keys, optimiser state)."""
+    from eoras_core import build_eoras
+
+    torch.manual_seed(1)
+    source = build_eoras("tiny")
+    published = tmp_path / "wd_run" / "checkpoint-0050.pth"
+    published.parent.mkdir()
+    torch.save({"epoch": 50, "model": {f"module.{k}": v for k, v in source.state_dict().items()},
+                "optim": {"state": {}, "param_groups": []}, "iters": 10}, published)
+    cfg = TrainConfig(data=str(split), out=str(tmp_path / "ft"), init=str(published), preset="tiny", steps=1,
+                      batch=1, seq_len=2, augment=False, resume=False)
+    trainer = Trainer(cfg)
+    torch.testing.assert_close(trainer.model.slot.weight, source.slot.weight)
+    trainer.fit()
+    assert not torch.equal(trainer.model.slot.weight, source.slot.weight)
