@@ -14,7 +14,7 @@ from eoras_core import load_eoras
 from eoras_core.checkpoint import DEFAULT_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORS = {"miou_full_clean": 0.50, "miou_occ_clean": 0.05}
+FLOORS = {"miou_full_clean": 0.80, "miou_occ_clean": 0.30}  # measured 0.861 / 0.362 on these scenes
 
 
 def test_bundled_checkpoint_is_small_and_loads_by_default():
@@ -44,5 +44,6 @@ def test_demo_model_beats_baselines_on_fresh_scenes(fresh_scenes, tmp_path):
     for key, floor in FLOORS.items():
         assert doc[key] >= floor, (key, doc[key])
     hull = doc["baselines"]["convex_hull"]
-    assert doc["miou_occ_clean"] > hull["miou_occ_clean"] - 1.0  # provisional: set from the final model
-    assert doc["miou_full_clean"] > doc["baselines"]["visible"]["miou_full_clean"]
+    # Hidden parts are what the model is for: it must beat guessing them from the visible mask.
+    assert doc["miou_occ_clean"] > hull["miou_occ_clean"] + 0.05
+    assert doc["baselines"]["visible"]["miou_occ_clean"] == 0.0
