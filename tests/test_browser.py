@@ -65,8 +65,13 @@ def test_studio_end_to_end(page, tmp_path):
     pg.click("#click-mode label:has-text('New object')")
     img.click(position={"x": box["width"] * 0.30, "y": box["height"] * 0.30})
     pg.wait_for_function("document.querySelector('#status textarea').value.includes('First corner')")
+    # The box follows the mouse before the second click.
+    pg.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.55)
+    band = pg.evaluate("() => { const b = document.getElementById('box-band'); return b ? [b.offsetWidth, b.offsetHeight] : null; }")
+    assert band is not None and band[0] > 20 and band[1] > 20
     img.click(position={"x": box["width"] * 0.60, "y": box["height"] * 0.65})
     pg.wait_for_function("document.querySelector('#status textarea').value.includes('Added object')")
+    assert pg.evaluate("() => document.getElementById('box-band') === null")
 
     # Segment everything (ground-truth objects and the new one).
     pg.click("#segment-btn")

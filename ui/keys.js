@@ -27,4 +27,32 @@
     });
   };
   new MutationObserver(hook).observe(document.body, {childList: true, subtree: true});
+  // Two-click boxes, drawn live: after the first corner a dashed rectangle follows the mouse
+  // over the frame until the second click (the server receives both clicks as usual).
+  let start = null, band = null;
+  const clear = () => { start = null; if (band) { band.remove(); band = null; } };
+  const inside = (ev, r) => [Math.min(Math.max(ev.pageX, r.left + scrollX), r.right + scrollX),
+                             Math.min(Math.max(ev.pageY, r.top + scrollY), r.bottom + scrollY)];
+  document.addEventListener('click', (ev) => {
+    const img = ev.target.closest?.('#frame img');
+    if (!img) { if (ev.target.closest?.('#cancel-btn')) clear(); return; }
+    if (start) { clear(); return; }
+    start = [ev.pageX, ev.pageY];
+    band = document.createElement('div');
+    band.id = 'box-band';
+    band.style.cssText = 'position:absolute;border:2px dashed #ffeb3b;box-shadow:0 0 0 1px #000;' +
+                         'pointer-events:none;z-index:1000;left:' + start[0] + 'px;top:' + start[1] + 'px;';
+    document.body.appendChild(band);
+  }, true);
+  document.addEventListener('mousemove', (ev) => {
+    if (!start || !band) return;
+    const img = document.querySelector('#frame img');
+    if (!img) return;
+    const [x, y] = inside(ev, img.getBoundingClientRect());
+    band.style.left = Math.min(x, start[0]) + 'px';
+    band.style.top = Math.min(y, start[1]) + 'px';
+    band.style.width = Math.abs(x - start[0]) + 'px';
+    band.style.height = Math.abs(y - start[1]) + 'px';
+  });
+  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') clear(); });
 }
