@@ -6,8 +6,6 @@ shape replays them all at once. Capture happens on first use of a shape.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
 from .modeling import EoRaS
@@ -44,10 +42,3 @@ class GraphedRecurrence:
         self.graph.replay()
         # Outputs live in the graph's pool and are overwritten by the next replay.
         return tuple(None if o is None else o.clone() for o in self.outputs)
-
-
-def graphed_recurrence(model: EoRaS, b: int, t: int, need_weights: bool, autocast: Callable) -> GraphedRecurrence:
-    """A recurrence for tracks of shape (b, t); captured lazily on its first call."""
-    if next(model.parameters()).device.type != "cuda":
-        raise RuntimeError("CUDA graphs need the model on a CUDA device")
-    return GraphedRecurrence(model)

@@ -238,12 +238,12 @@ class EorasPredictor:
     def _recurrence(self, b: int, t: int, intermediates: bool) -> Callable | None:
         if not self.cuda_graphs:
             return None
-        from .cuda_graphs import graphed_recurrence
+        from .cuda_graphs import GraphedRecurrence
 
         key = (b, t, intermediates, self.amp)
         if key not in self._graphs:
             try:
-                self._graphs[key] = graphed_recurrence(self.model, b, t, intermediates, self._autocast)
+                self._graphs[key] = GraphedRecurrence(self.model)
             except Exception as exc:  # capture is an optimisation: fall back to eager
                 log.warning("CUDA graph capture failed (%s); running the recurrence eagerly", exc)
                 self.cuda_graphs = False

@@ -84,23 +84,14 @@ def _ratio(num: float, den: int) -> float:
     return num / den if den else math.nan
 
 
-class OfficialAccumulator:
-    """Sums the official statistics over clips; mIoU = sums / counts (nan when empty)."""
+class _Sums:
+    """IoU sums and frame counts over clips; mIoU = sums / counts (nan when empty)."""
 
     def __init__(self) -> None:
         self.sum_iou_full = 0.0
         self.frames = 0
         self.sum_iou_occ = 0.0
         self.num_occ = 0
-
-    def add(self, pred: Any, full_gt: Any, vis_gt: Any) -> dict[str, Any]:
-        """Add one clip (masks (T, H, W) or (T, 1, H, W)); returns its frame stats."""
-        s = official_frame_stats(pred, full_gt, vis_gt)
-        self.sum_iou_full += s["sum_iou_full"]
-        self.frames += s["frames"]
-        self.sum_iou_occ += s["sum_iou_occ"]
-        self.num_occ += s["num_occ"]
-        return s
 
     @property
     def miou_full(self) -> float:
@@ -111,6 +102,19 @@ class OfficialAccumulator:
         return _ratio(self.sum_iou_occ, self.num_occ)
 
 
+class OfficialAccumulator(_Sums):
+    """Sums the official statistics over clips."""
+
+    def add(self, pred: Any, full_gt: Any, vis_gt: Any) -> dict[str, Any]:
+        """Add one clip (masks (T, H, W) or (T, 1, H, W)); returns its frame stats."""
+        s = official_frame_stats(pred, full_gt, vis_gt)
+        self.sum_iou_full += s["sum_iou_full"]
+        self.frames += s["frames"]
+        self.sum_iou_occ += s["sum_iou_occ"]
+        self.num_occ += s["num_occ"]
+        return s
+
+
 def _iou64(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Clean per-frame IoU in float64, empty vs empty = 1; (T,) float64."""
     inter = (a & b).sum(dim=(-1, -2)).to(torch.float64)
@@ -118,16 +122,10 @@ def _iou64(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(union))
 
 
-class CleanAccumulator:
+class CleanAccumulator(_Sums):
     """Clean metrics: full = mean IoU(pred, GT amodal) over all frames (empty vs empty = 1);
     occ = mean over frames with non-empty GT occluded region O = GT amodal & ~GT visible of
     IoU(pred & ~GT visible, O)."""
-
-    def __init__(self) -> None:
-        self.sum_iou_full = 0.0
-        self.frames = 0
-        self.sum_iou_occ = 0.0
-        self.num_occ = 0
 
     def add(self, pred: Any, full_gt: Any, vis_gt: Any) -> None:
         """Add one clip (masks (T, H, W) or (T, 1, H, W))."""
@@ -140,14 +138,6 @@ class CleanAccumulator:
         if bool(has.any()):
             self.sum_iou_occ += float(_iou64((p & ~v)[has], occ_gt[has]).sum())
             self.num_occ += int(has.sum())
-
-    @property
-    def miou_full(self) -> float:
-        return _ratio(self.sum_iou_full, self.frames)
-
-    @property
-    def miou_occ(self) -> float:
-        return _ratio(self.sum_iou_occ, self.num_occ)
 
 
 @dataclass(frozen=True)

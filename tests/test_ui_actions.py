@@ -57,9 +57,13 @@ def test_click_segment_and_rerun_only_changed(demo_session):
     assert "Segmented 1 object(s)" in segment(s)
     res = s.results[new_id]
     assert res.amodal_mask(3).shape == s.size
-    # Re-centring moves the box to the model's visible mask, when there is one.
-    if res.visible_mask(3).any():
-        assert "Re-centred" in recentre(s, 3)
+    # Re-centring snaps the box to the effective visible mask (here a human edit).
+    edited = np.zeros(s.size, bool)
+    edited[60:90, 70:110] = True
+    s.edits.push(new_id, 3, "visible", edited)
+    assert "Re-centred" in recentre(s, 3)
+    assert s.objects[new_id].keyframes[3] == (70.0, 60.0, 110.0, 90.0)
+    s.edits.undo(new_id, 3, "visible")
     assert "Deleted" in delete_keyframe(s, 3)
     with pytest.raises(UserError, match="no keyframe"):
         delete_keyframe(s, 5)

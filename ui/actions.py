@@ -81,7 +81,7 @@ def delete_keyframe(s: Session, frame: int) -> str:
 
 
 def recentre(s: Session, frame: int) -> str:
-    """Snap this frame's box of the selected object to the model's visible mask."""
+    """Snap this frame's box of the selected object to its visible mask (an edit wins over the model)."""
     obj = s.objects.get(s.selected) if s.selected is not None else None
     if obj is None:
         raise UserError("Select an object first.")
@@ -89,7 +89,7 @@ def recentre(s: Session, frame: int) -> str:
     if res is None or res.index(frame) is None:
         raise UserError(f"Segment {obj.name} first; re-centring uses its visible mask on this frame.")
     track, _ = s.track_of(obj.obj_id)
-    vis = res.visible_mask(frame)
+    vis = object_masks(s, obj.obj_id, frame)[0]
     if box_of_mask(vis) is None:
         raise UserError("The model sees nothing of this object here; draw the box instead.")
     obj.keyframes[frame] = recentre_on_mask(tuple(track[frame]), vis)
