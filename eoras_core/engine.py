@@ -20,6 +20,7 @@ import torch
 from .crop import crop_patch, crop_positions, paste_back, paste_back_prob
 from .intrinsics import default_intrinsics
 from .modeling import EoRaS
+from .modeling.fused import FusedEoRaS
 from .tracks import TrackInput, as_track, to_kubric
 
 log = logging.getLogger(__name__)
@@ -152,11 +153,15 @@ class EorasPredictor:
 
     def __init__(
         self, model: EoRaS, amp: bool | None = None, cuda_graphs: bool | None = None,
-        batch_frames: int = 64, cache_frames: int = 4096,
+        batch_frames: int = 64, cache_frames: int = 4096, fused: bool | None = None,
     ) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         cuda = self.device.type == "cuda"
+        # CPU: folded norms, Winograd BEV convs, GEMM decoders (same outputs to fp32 rounding).
+        # GPU: cuDNN under bf16 autocast serves better, so the model's own layers run there.
+        self.fused = FusedEoRaS(model) if (not cuda if fused is None else fused) else None
+        self._stages = self.fused or model
         self.amp = cuda if amp is None else amp
         self.cuda_graphs = cuda if cuda_graphs is None else (cuda_graphs and cuda)
         self.batch_frames = batch_frames
@@ -223,7 +228,7 @@ class EorasPredictor:
             x = torch.from_numpy(crops).permute(0, 3, 1, 2).to(self.device, non_blocking=True)
             k = torch.from_numpy(self._K[[f for f, _ in batch]]).to(self.device)
             with torch.inference_mode(), self._autocast():
-                p3, bev = self.model.encode_frames(x, k)
+                p3, bev = self._stages.encode_frames(x, k)
             for key, a, b in zip(batch, p3, bev):
                 self._cache[key] = (a, b)
             if progress:
@@ -256,10 +261,12 @@ class EorasPredictor:
         crops = crops.to(self.device, non_blocking=True)
         K = K.to(self.device, non_blocking=True)
         with torch.inference_mode(), self._autocast():
-            p3, bev = self.model.encode_frames(crops.flatten(0, 1), K.flatten(0, 1).float())
+            p3, bev = self._stages.encode_frames(crops.flatten(0, 1), K.flatten(0, 1).to(crops.dtype))
             p3 = p3.view(b, t, *p3.shape[1:])
             bev = bev.view(b, t, *bev.shape[1:])
-            return self.model.forward_features(p3, bev, intermediates, self._recurrence(b, t, intermediates))
+            return self.model.forward_features(
+                p3, bev, intermediates, self._recurrence(b, t, intermediates), self._stages.decode_masks
+            )
 
     def predict(
         self, tracks: Mapping[int, TrackInput], box_format: str = "xyxy", intermediates: bool = True,
@@ -317,7 +324,9 @@ class EorasPredictor:
         bev = torch.stack([b for _, b in feats])
         b, t = p3.shape[:2]
         with torch.inference_mode(), self._autocast():
-            out = self.model.forward_features(p3, bev, intermediates, self._recurrence(b, t, intermediates))
+            out = self.model.forward_features(
+                p3, bev, intermediates, self._recurrence(b, t, intermediates), self._stages.decode_masks
+            )
         host = {k: v.float().cpu().numpy() for k, v in out.items() if not k.endswith("logits")}
         results = {}
         for j, obj_id in enumerate(ids):

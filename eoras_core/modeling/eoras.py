@@ -135,12 +135,14 @@ class EoRaS(nn.Module):
         return out
 
     def forward_features(
-        self, p3: torch.Tensor, bev: torch.Tensor, intermediates: bool = False, run_slots: Callable | None = None
+        self, p3: torch.Tensor, bev: torch.Tensor, intermediates: bool = False, run_slots: Callable | None = None,
+        decode_masks: Callable | None = None,
     ) -> dict[str, torch.Tensor]:
         """Per-frame features p3 (B,T,C,16,16), bev (B,T,bev_dim,16,16) -> outputs as in `forward`.
 
         Split out so an engine can cache the per-frame work and rerun only the recurrence;
-        `run_slots` may replace the recurrence (e.g. a CUDA-graph replay of it).
+        `run_slots` may replace the recurrence (e.g. a CUDA-graph replay of it) and
+        `decode_masks` the mask decoders (e.g. `FusedEoRaS.decode_masks`).
         """
         b, t = p3.shape[:2]
         d = self.config.d_model
@@ -162,7 +164,7 @@ class EoRaS(nn.Module):
         feats = updated[..., :d].view(2, b * t, L, d)
         side = self.config.feature_side
         fused = torch.cat([feats[0], feats[1]], dim=-1).transpose(1, 2).reshape(b * t, 2 * d, side, side)
-        full_logits, vis_logits = self.decode_masks(fused)
+        full_logits, vis_logits = (decode_masks or self.decode_masks)(fused)
         shape = (b, t, 1, *full_logits.shape[-2:])
         out = {
             "full_logits": full_logits.view(shape),

@@ -1,0 +1,121 @@
+"""Inference-only recomposition of EoRaS's heavy per-frame stages, for the CPU engine.
+
+Same function as `EoRaS.encode_frames` / `EoRaS.decode_masks`, less arithmetic and memory
+traffic (see bench/RESULTS.md for what each step buys):
+- eval-mode BatchNorms folded into the convolutions before them;
+- BEV lifting as one sparse gather: the first 1x1 conv is applied to P3 (16x16) per height
+  slice and the bilinear samples are summed with `embedding_bag`, straight into channels-last;
+- the 3x3 convs of the BEV stack as Winograd F(4x4,3x3) (2.25 instead of 9 multiply-adds);
+- both transposed-conv mask decoders as GEMMs plus a phase scatter, the first layer of the
+  two decoders sharing one GEMM.
+Weights are copied at construction: build a new one after changing the model's weights.
+Outputs agree with the model to float32 rounding (tests/test_fused.py).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .eoras import EoRaS, _chunked
+from .fast_ops import Winograd3x3, bilinear_matrix, deconv_matrix, fold_batchnorm, transposed_conv_s2
+
+_SLOPE = 0.01  # nn.LeakyReLU's default, as in the BEV stack and the decoders
+
+
+class FusedEoRaS:
+    """Fast `encode_frames` and `decode_masks` for an eval-mode EoRaS (any float dtype, any device)."""
+
+    def __init__(self, model: EoRaS, decode_chunk: int = 8) -> None:
+        c = model.config
+        self.model = model
+        self.cells = tuple(c.bev_cells)
+        self.decode_chunk = decode_chunk
+        with torch.no_grad():
+            self._fold_bev(model)
+            self._fold_decoders(model)
+
+    def _fold_bev(self, model: EoRaS) -> None:
+        bev = model.bev_generator
+        block1, down1, block2, down2 = bev.conv.layers
+        nw, nh, nd = self.cells
+        conv = block1.layer[0]
+        w, b = fold_batchnorm(conv.weight, conv.bias, block1.layer[1])
+        c = w.shape[1] // nh
+        # Lifted channel index is c*nh + h: one (C, O) projection per height, side by side.
+        self.lift_weight = w.view(-1, c, nh).permute(1, 2, 0).reshape(c, -1).contiguous()  # (C, H*O)
+        self.lift_bias = b
+        self.wino1 = Winograd3x3(*fold_batchnorm(block1.layer[3].weight, block1.layer[3].bias, block1.layer[4]))
+        self.convs = [
+            (*fold_batchnorm(down1.Down[0].weight, down1.Down[0].bias, down1.Down[1]), 2),
+            (*fold_batchnorm(block2.layer[0].weight, block2.layer[0].bias, block2.layer[1]), 1),
+            (*fold_batchnorm(block2.layer[3].weight, block2.layer[3].bias, block2.layer[4]), 1),
+            (*fold_batchnorm(down2.Down[0].weight, down2.Down[0].bias, down2.Down[1]), 2),
+        ]
+
+    def _fold_decoders(self, model: EoRaS) -> None:
+        fm, vm = model.dec_fm, model.dec_vm
+        layers = [(getattr(fm, f"deconv{i}"), getattr(vm, f"deconv{i}")) for i in range(1, fm.depth + 1)]
+        first = layers[0]
+        self.dec_first = torch.cat([deconv_matrix(d.weight) for d in first], 1)  # (Cin, 2*9*C1): one GEMM
+        self.dec_first_bias = torch.stack([d.bias for d in first]).view(2, 1, 1, 1, -1)
+        self.dec_rest = [
+            (torch.stack([deconv_matrix(d.weight) for d in pair]), torch.stack([d.bias for d in pair]).view(2, 1, 1, 1, -1))
+            for pair in layers[1:]
+        ]
+
+    # -- encoder + BEV ------------------------------------------------------------------
+    def encode_frames(self, crops: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """crops (N,3,S,S), K (N,3,3) -> P3 (N,C,S/8,S/8), BEV map (N,bev_dim,16,16), as the model."""
+        m = self.model
+
+        def run(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+            p3 = m.feature_extractor(x)
+            bev = self.bev(p3, k)
+            return torch.cat([p3.flatten(1), bev.flatten(1)], dim=1)
+
+        packed = _chunked(run, m.chunk, crops, K)
+        c = m.config
+        side, bside = c.feature_side, c.bev_cells[0] // 4
+        n_p3 = c.fpn_dim * side * side
+        return packed[:, :n_p3].view(-1, c.fpn_dim, side, side), packed[:, n_p3:].view(-1, c.bev_dim, bside, bside)
+
+    def lift(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        """P3 (N,C,h,w) -> first BEV conv (+BN) output, channels-last (N, depth, width, O)."""
+        nw, nh, nd = self.cells
+        n, c, h, w = p3.shape
+        proj = p3.permute(0, 2, 3, 1).reshape(-1, c) @ self.lift_weight  # (N*h*w, H*O)
+        o = proj.shape[1] // nh
+        # Rows of the gather table ordered (frame, height, pixel).
+        table = proj.view(n, h * w, nh, o).transpose(1, 2).reshape(-1, o)
+        grid = self.model.bev_generator.sampling_grid(K).view(n, nw, nh, nd, 2).permute(0, 3, 1, 2, 4)
+        idx, wts = bilinear_matrix(grid.reshape(n, -1, 2), h, w)  # (N, D*W*H, 4)
+        base = (torch.arange(n, device=p3.device).view(n, 1, 1, 1) * nh + torch.arange(nh, device=p3.device).view(1, 1, nh, 1)) * (h * w)
+        idx = idx.view(n, nd * nw, nh, 4) + base
+        out = F.embedding_bag(idx.view(n * nd * nw, -1), table, per_sample_weights=wts.view(n * nd * nw, -1).to(p3.dtype), mode="sum")
+        return out.view(n, nd, nw, o).add_(self.lift_bias)
+
+    def bev(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        """P3 (N,C,16,16) + K (N,3,3) -> BEV map (N,bev_dim,16,16), the model's BEVTranslator."""
+        x = F.leaky_relu_(self.lift(p3, K), _SLOPE)
+        x = F.leaky_relu_(self.wino1(x), _SLOPE).permute(0, 3, 1, 2)  # channels-last NCHW view
+        for weight, bias, stride in self.convs:
+            x = F.leaky_relu_(F.conv2d(x, weight, bias, stride=stride, padding=weight.shape[-1] // 2), _SLOPE)
+        return x.contiguous()
+
+    # -- mask decoders --------------------------------------------------------------------
+    def decode_masks(self, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fused maps (N,2D,16,16) -> amodal and visible logits, each (N,1,121,121), as the model."""
+        both = _chunked(self._decode, self.decode_chunk, fused.permute(0, 2, 3, 1))
+        return both[:, :1], both[:, 1:]
+
+    def _decode(self, x: torch.Tensor) -> torch.Tensor:
+        n, h, w, c = x.shape
+        cols = (x.reshape(-1, c) @ self.dec_first).view(n, h, w, 2, 3, 3, -1).permute(3, 0, 1, 2, 4, 5, 6)
+        y = F.leaky_relu_(transposed_conv_s2(cols, self.dec_first_bias), _SLOPE)  # (2,N,h',w',C1)
+        for i, (weight, bias) in enumerate(self.dec_rest):
+            _, _, h, w, c = y.shape
+            cols = torch.bmm(y.reshape(2, -1, c), weight).view(2, n, h, w, 3, 3, -1)
+            y = transposed_conv_s2(cols, bias)
+            if i < len(self.dec_rest) - 1:
+                F.leaky_relu_(y, _SLOPE)
+        return y.squeeze(-1).transpose(0, 1)  # (N, 2, S, S): amodal, visible
