@@ -47,10 +47,11 @@ def test_chunking_does_not_change_results():
     crops, K = inputs(2, 5, seed=3)
     with torch.no_grad():
         ref = model(crops, K, intermediates=True)
-        model.chunk = 3
-        got = model(crops, K, intermediates=True)
-    for key in ("full_mask", "vis_mask", "bev", "attn_feature_slot"):
-        torch.testing.assert_close(got[key], ref[key], rtol=1e-5, atol=1e-5)
+        for chunk in (3, 5):  # 3: windowed memory projections; 5: shared ones, projected in chunks
+            model.chunk = chunk
+            got = model(crops, K, intermediates=True)
+            for key in ("full_mask", "vis_mask", "bev", "attn_slot_bev", "attn_feature_slot"):
+                torch.testing.assert_close(got[key], ref[key], rtol=1e-5, atol=1e-5)
 
 
 def test_backward_direction_sees_future():

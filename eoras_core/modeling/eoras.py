@@ -70,22 +70,38 @@ class EoRaS(nn.Module):
         return both[:, :1], both[:, 1:]
 
     # -- the recurrence -----------------------------------------------------------------
-    def run_slots(
-        self, fea: torch.Tensor, bev: torch.Tensor, need_weights: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """Tokens (B,T,L,D) -> per-frame slots (2,B,T,S,D) for both directions, plus attention.
-
-        Direction 0 visits t = 0..T-1, direction 1 visits T-1..0; both start from the learned
-        slots and run as one batch of 2B. Memory projections are done for all frames at once.
-        """
+    def _shared_memory_kv(self, fea: torch.Tensor, bev: torch.Tensor) -> Callable[[int], tuple[list, list]]:
+        """Memory keys/values of every frame, projected once and shared by both directions."""
         b, t = fea.shape[:2]
-        window = max(1, self.chunk // max(1, 2 * b)) if self.chunk > 0 else t
+        step = self.chunk if self.chunk > 0 else b * t
+
+        def project(decoder: TransformerDecoder, x: torch.Tensor, pos: torch.Tensor) -> list:
+            flat = x.flatten(0, 1)
+            parts = [decoder.memory_kv(flat[i : i + step], pos) for i in range(0, b * t, step)]
+            return [
+                tuple(torch.cat([p[layer][j] for p in parts]).view(b, t, *parts[0][layer][j].shape[1:]) for j in range(2))
+                for layer in range(len(parts[0]))
+            ]
+
+        kb = project(self.slot_update_bev, bev, self.bev_pos)
+        kf = project(self.slot_update_feature, fea, self.fea_pos)
+
+        def at(step: int) -> tuple[list, list]:
+            f, g = step, t - 1 - step  # forward and backward frames of this step
+            pick = lambda kvs: [tuple(torch.cat([x[:, f], x[:, g]]) for x in kv) for kv in kvs]  # noqa: E731
+            return pick(kb), pick(kf)
+
+        return at
+
+    def _windowed_memory_kv(self, fea: torch.Tensor, bev: torch.Tensor) -> Callable[[int], tuple[list, list]]:
+        """Memory keys/values for a window of steps at a time: bounded memory on long clips."""
+        b, t = fea.shape[:2]
+        window = max(1, self.chunk // max(1, 2 * b))
+        cache: dict[int, tuple[list, list]] = {}
 
         def project(start: int) -> tuple[list, list]:
-            # Memory keys/values of a window of steps, both directions: bounded memory on long clips.
             steps = range(start, min(t, start + window))
-            fwd = list(steps)
-            bwd = [t - 1 - s for s in steps]
+            fwd, bwd = list(steps), [t - 1 - s for s in steps]
 
             def frames(x: torch.Tensor) -> torch.Tensor:  # (B,T,L,D) -> (w*2B,L,D), step-major
                 return torch.stack([torch.cat([x[:, f], x[:, g]]) for f, g in zip(fwd, bwd)]).flatten(0, 1)
@@ -94,17 +110,36 @@ class EoRaS(nn.Module):
             kf = self.slot_update_feature.memory_kv(frames(fea), self.fea_pos)
             return kb, kf
 
-        def at(kvs: list, offset: int) -> list:
-            return [tuple(x.view(-1, 2 * b, *x.shape[1:])[offset] for x in kv) for kv in kvs]
+        def at(step: int) -> tuple[list, list]:
+            if step % window == 0:
+                cache.clear()
+                cache[0] = project(step)
+            off = step % window
+            return tuple([tuple(x.view(-1, 2 * b, *x.shape[1:])[off] for x in kv) for kv in kvs] for kvs in cache[0])
+
+        return at
+
+    def run_slots(
+        self, fea: torch.Tensor, bev: torch.Tensor, need_weights: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Tokens (B,T,L,D) -> per-frame slots (2,B,T,S,D) for both directions, plus attention.
+
+        Direction 0 visits t = 0..T-1, direction 1 visits T-1..0; both start from the learned
+        slots and run as one batch of 2B. Each frame's memory keys/values are projected once and
+        shared by both directions; long clips project a window of steps at a time instead.
+        """
+        b, t = fea.shape[:2]
+        if self.chunk <= 0 or b * t <= 2 * self.chunk:
+            kv_at = self._shared_memory_kv(fea, bev)
+        else:
+            kv_at = self._windowed_memory_kv(fea, bev)
 
         slots = self.slot.weight[None].expand(2 * b, -1, -1)
         states, w_bev, w_fea = [], [], []
         for step in range(t):
-            if step % window == 0:
-                kv_bev, kv_fea = project(step)
-            off = step % window
-            slots, wb = self.slot_update_bev(slots, self.slot_pos, at(kv_bev, off), need_weights)
-            slots, wf = self.slot_update_feature(slots, self.slot_pos, at(kv_fea, off), need_weights)
+            kv_bev, kv_fea = kv_at(step)
+            slots, wb = self.slot_update_bev(slots, self.slot_pos, kv_bev, need_weights)
+            slots, wf = self.slot_update_feature(slots, self.slot_pos, kv_fea, need_weights)
             states.append(slots)
             w_bev.append(wb)
             w_fea.append(wf)
@@ -152,16 +187,20 @@ class EoRaS(nn.Module):
         recurrence = run_slots or self.run_slots
         slots, w_bev, w_fea = recurrence(fea_tok.view(b, t, L, d), bev_tok.view(b, t, -1, d), intermediates)
 
-        # Feature update for every (direction, track, frame) at once.
-        queries = fea_tok.view(1, b * t, L, d).expand(2, -1, -1, -1).flatten(0, 1)
-        mem = slots.flatten(0, 2)  # (2BT,S,D)
-
-        def update(q: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-            out, w = self.feature_update(q, self.fea_pos, self.feature_update.memory_kv(m, self.slot_pos), intermediates)
-            return out if w is None else torch.cat([out, w], dim=-1)
-
-        updated = _chunked(update, self.chunk, queries, mem)
-        feats = updated[..., :d].view(2, b * t, L, d)
+        # Feature update for every (direction, track, frame); both directions share the queries.
+        mem = slots.flatten(1, 2)  # (2,BT,S,D)
+        n = b * t
+        step = max(1, self.chunk // 2) if self.chunk > 0 else n
+        parts = []
+        for i in range(0, n, step):
+            m = mem[:, i : i + step].flatten(0, 1)
+            out, w = self.feature_update(
+                fea_tok[i : i + step], self.fea_pos, self.feature_update.memory_kv(m, self.slot_pos), intermediates, repeat=2
+            )
+            out = out if w is None else torch.cat([out, w], dim=-1)
+            parts.append(out.view(2, -1, *out.shape[1:]))
+        updated = torch.cat(parts, dim=1)  # (2,BT,L,D[+S])
+        feats = updated[..., :d]
         side = self.config.feature_side
         fused = torch.cat([feats[0], feats[1]], dim=-1).transpose(1, 2).reshape(b * t, 2 * d, side, side)
         full_logits, vis_logits = (decode_masks or self.decode_masks)(fused)

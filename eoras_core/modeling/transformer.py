@@ -77,17 +77,26 @@ class DecoderLayer(nn.Module):
         self.norm3 = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(0.1)
 
-    def forward(
-        self, x: torch.Tensor, qpos: torch.Tensor, memory_kv: tuple[torch.Tensor, torch.Tensor],
-        need_weights: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def self_block(self, x: torch.Tensor, qpos: torch.Tensor) -> torch.Tensor:
+        """Self-attention of the queries, add & norm: depends on the queries alone."""
         q = x + qpos
         a, _ = self.self_attn(q, self.self_attn.project_kv(q, x))
-        x = self.norm1(x + self.dropout(a))
+        return self.norm1(x + self.dropout(a))
+
+    def memory_block(
+        self, x: torch.Tensor, qpos: torch.Tensor, memory_kv: tuple[torch.Tensor, torch.Tensor], need_weights: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Cross-attention to the memory and the FFN, each with add & norm."""
         a, weights = self.multihead_attn(x + qpos, memory_kv, need_weights)
         x = self.norm2(x + self.dropout(a))
         a = self.linear2(self.dropout(F.relu(self.linear1(x))))
         return self.norm3(x + self.dropout(a)), weights
+
+    def forward(
+        self, x: torch.Tensor, qpos: torch.Tensor, memory_kv: tuple[torch.Tensor, torch.Tensor],
+        need_weights: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.memory_block(self.self_block(x, qpos), qpos, memory_kv, need_weights)
 
 
 class TransformerDecoder(nn.Module):
@@ -103,11 +112,21 @@ class TransformerDecoder(nn.Module):
 
     def forward(
         self, x: torch.Tensor, qpos: torch.Tensor, memory_kv: list[tuple[torch.Tensor, torch.Tensor]],
-        need_weights: bool = False,
+        need_weights: bool = False, repeat: int = 1,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Queries (B,Lq,D) -> (updated queries, last layer's head-averaged cross-attention (B,Lq,Lk))."""
+        """Queries (B,Lq,D) -> (updated queries, last layer's head-averaged cross-attention (B,Lq,Lk)).
+
+        With repeat=r the same B queries meet r memories (memory batch r*B, repeat-major):
+        the first self-attention depends on the queries only, so it runs once, not r times.
+        """
         weights = None
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
-            x, weights = layer(x, qpos, memory_kv[i], need_weights and last)
+            if i == 0:
+                x = layer.self_block(x, qpos)
+                if repeat > 1:
+                    x = x.repeat(repeat, 1, 1)
+            else:
+                x = layer.self_block(x, qpos)
+            x, weights = layer.memory_block(x, qpos, memory_kv[i], need_weights and last)
         return x, weights
