@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--amp", choices=["auto", "on", "off"], default="auto")
+    ap.add_argument("--fused", choices=["auto", "on", "off"], default="auto", help="the engine's CPU fast path")
     ap.add_argument("--skip-reference-above", type=int, default=1000, help="skip the slow path above this many tracks")
     ap.add_argument("--record", default=str(RESULTS))
     args = ap.parse_args(argv)
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     model = build_eoras(args.preset).to(device)
     amp = None if args.amp == "auto" else args.amp == "on"
-    engine = EorasPredictor(model, amp=amp)
+    engine = EorasPredictor(model, amp=amp, fused=None if args.fused == "auto" else args.fused == "on")
     rows = []
     for n in args.tracks:
         g = torch.Generator().manual_seed(n)
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {n} | {fr:.1f} | {fe:.1f} | {mt:.1f} | {mf:.2f} | {mem:.0f} | {diff:.2e} |")
     table = "\n".join(lines)
     heading = (f"engine, preset {args.preset}, {device_name(device)}, engine {amp_used}"
-               f"{', CUDA graphs' if engine.cuda_graphs else ''}")
+               f"{', CUDA graphs' if engine.cuda_graphs else ''}{', fused CPU path' if engine.fused else ''}")
     report(heading, "bench/bench_engine.py", argv, table, args.record)
     return 0
 
