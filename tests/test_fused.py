@@ -6,20 +6,40 @@ from torch import nn
 
 from eoras_core.build import build_eoras
 from eoras_core.engine import EorasPredictor
-from eoras_core.modeling.fast_ops import Winograd3x3, bilinear_matrix, deconv_matrix, fold_batchnorm, transposed_conv_s2
+from eoras_core.modeling.fast_ops import (
+    SAME, STRIDED, TiledConv, bilinear_matrix, deconv_matrix, fold_batchnorm, transposed_conv_s2,
+)
 from eoras_core.modeling.fused import FusedEoRaS
 
 
-@pytest.mark.parametrize("size", [(8, 8), (13, 6), (4, 9)])
-def test_winograd_matches_conv(size):
+@pytest.mark.parametrize("size", [(8, 8), (13, 6), (4, 9), (1, 2)])
+def test_tiled_convs_match_torch_layers(size):
     g = torch.Generator().manual_seed(0)
     w = torch.randn(7, 5, 3, 3, generator=g, dtype=torch.float64)
     b = torch.randn(7, generator=g, dtype=torch.float64)
     x = torch.randn(3, 5, *size, generator=g, dtype=torch.float64)
-    ref = F.conv2d(x, w, b, padding=1)
-    out = Winograd3x3(w, b, chunk=2)(x.permute(0, 2, 3, 1).contiguous()).permute(0, 3, 1, 2)
-    assert out.shape == ref.shape
-    assert (out - ref).abs().max() < 1e-12
+    x_last = x.permute(0, 2, 3, 1).contiguous()
+    one_frame_per_pass = 1  # bytes: forces a pass per frame, as on long clips
+    for plan, stride in ((SAME, 1), (STRIDED, 2)):
+        ref = F.conv2d(x, w, b, stride=stride, padding=1)
+        for budget in (one_frame_per_pass, 32 << 20):
+            out = TiledConv(w, b, plan, pass_bytes=budget)(x_last).permute(0, 3, 1, 2)
+            assert out.shape == ref.shape
+            assert (out - ref).abs().max() < 1e-11, plan.kind
+    layer = nn.ConvTranspose2d(5, 7, 3, stride=2, padding=1).double()
+    ref = layer(x)
+    out = TiledConv.transposed(layer.weight, layer.bias, pass_bytes=one_frame_per_pass)(x_last).permute(0, 3, 1, 2)
+    assert out.shape == ref.shape == (3, 7, 2 * size[0] - 1, 2 * size[1] - 1)
+    assert (out - ref).abs().max() < 1e-11
+
+
+def test_tiled_conv_float32_error_is_small():
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(64, 64, 3, 3, generator=g) * 0.05
+    x = torch.randn(2, 64, 32, 32, generator=g)
+    ref = F.conv2d(x.double(), w.double(), padding=1)
+    out = TiledConv(w, torch.zeros(64), SAME)(x.permute(0, 2, 3, 1).contiguous()).permute(0, 3, 1, 2)
+    assert (out.double() - ref).abs().max() < 1e-4 * ref.abs().max()
 
 
 def test_transposed_conv_phases_match_convtranspose():

@@ -5,17 +5,11 @@ PyTorch layer it replaces (tests/test_fused.py); activations are channels-last (
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-# Winograd F(4x4, 3x3) with interpolation points 0, +-1, +-2, inf (Lavin & Gray, 2016).
-_BT = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-       [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
-_G = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
-      [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]]
-_AT = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
-
 
 def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Conv weight (O,...) and bias followed by an eval-mode BatchNorm -> one conv's (weight, bias)."""
@@ -25,38 +19,126 @@ def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.Batch
     return weight * scale.view(-1, *([1] * (weight.dim() - 1))), b
 
 
-class Winograd3x3:
-    """3x3 / stride 1 / pad 1 convolution as Winograd F(4x4,3x3): 36 GEMMs over 4x4 output tiles.
+# Minimal filtering algorithms F(n, k): n outputs of a k-tap correlation with n+k-1 multiplies,
+# as (Bt, G, At): y = At @ ((G @ g) * (Bt @ d)). F(4,3) uses the points 0, +-1, +-2, inf.
+_F43 = (
+    [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+     [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+    [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+     [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+    [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+)
+_F22 = ([[1, -1, 0], [0, 1, 0], [0, -1, 1]], [[1, 0], [1, 1], [0, 1]], [[1, 1, 0], [0, 1, 1]])
 
-    A direct 3x3 conv does 9 multiply-adds per output and input channel; this does 36/16 = 2.25,
-    plus cheap input/output transforms. Exact in real arithmetic; in float32 the error is a
-    few 1e-6 relative. x (N,H,W,C) -> (N,H,W,O).
+
+def _minimal_filter(n: int, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    if k == 1:
+        eye = torch.eye(n, dtype=torch.float64)
+        return eye, torch.ones(n, 1, dtype=torch.float64), eye
+    table = {(2, 2): _F22, (4, 3): _F43}[(n, k)]
+    return tuple(torch.tensor(m, dtype=torch.float64) for m in table)
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """One polyphase component along an axis: a k-tap correlation over part of a tile's window."""
+
+    positions: tuple[int, ...]  # window positions it reads (n + k - 1)
+    taps: tuple[int, ...]  # kernel taps, in correlation order (k)
+    outputs: tuple[int, ...]  # output-tile positions it adds into (n)
+
+
+@dataclass(frozen=True)
+class _AxisPlan:
+    """How one spatial axis of a 3-tap layer splits into tiles: input window and step, outputs per tile."""
+
+    window: int
+    stride: int
+    tile: int
+    pad_before: int
+    phases: tuple[_Phase, ...]
+    kind: str  # "same", "strided" or "transposed": sets the output size
+
+    def out_size(self, n: int) -> int:
+        return {"same": n, "strided": (n + 1) // 2, "transposed": 2 * n - 1}[self.kind]
+
+    def matrices(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B (T,window), G (T,3), A (tile,T)): all phases stacked along the transformed axis T."""
+        bs, gs, as_ = [], [], []
+        for ph in self.phases:
+            bt, g, at = _minimal_filter(len(ph.outputs), len(ph.taps))
+            select = torch.zeros(len(ph.positions), self.window, dtype=torch.float64)
+            select[range(len(ph.positions)), ph.positions] = 1
+            bs.append(bt @ select)
+            g_full = torch.zeros(g.shape[0], 3, dtype=torch.float64)
+            g_full[:, ph.taps] = g
+            gs.append(g_full)
+            a_full = torch.zeros(self.tile, at.shape[1], dtype=torch.float64)
+            a_full[list(ph.outputs)] = at
+            as_.append(a_full)
+        return torch.cat(bs), torch.cat(gs), torch.cat(as_, dim=1)
+
+
+# stride 1, pad 1: Winograd F(4x4,3x3), 36 products per 16 outputs instead of 144.
+SAME = _AxisPlan(6, 4, 4, 1, (_Phase((0, 1, 2, 3, 4, 5), (0, 1, 2), (0, 1, 2, 3)),), "same")
+# stride 2, pad 1: out[y] = w0 x[2y] + w2 x[2y+2] (even phase, F(2,2)) + w1 x[2y+1] (odd phase).
+STRIDED = _AxisPlan(5, 4, 2, 1, (_Phase((0, 2, 4), (0, 2), (0, 1)), _Phase((1, 3), (1,), (0, 1))), "strided")
+# transposed, stride 2, pad 1: out[2i] = w1 x[i]; out[2i+1] = w2 x[i] + w0 x[i+1] (F(2,2)).
+TRANSPOSED = _AxisPlan(3, 2, 4, 0, (_Phase((0, 1), (1,), (0, 2)), _Phase((0, 1, 2), (2, 0), (1, 3))), "transposed")
+
+
+class TiledConv:
+    """A 3x3 conv (same, stride-2, or stride-2 transposed) as fast bilinear algorithms over tiles.
+
+    Each output tile is computed from one input window: gather the window (T_in positions),
+    transform it (B), multiply channels in T transformed positions (T GEMMs), transform back
+    (A). Polyphase splitting turns the strided and transposed layers into small stride-1
+    correlations, each done with a minimal filtering algorithm. Multiply-adds per output,
+    vs 9 direct: same 2.25, strided 6.25, transposed 6.25/4 per output (25 per 2x2 inputs).
+    Exact in real arithmetic. x (N,H,W,C) -> (N,H',W',O), channels last.
     """
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, chunk: int = 4) -> None:
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, plan: _AxisPlan, pass_bytes: int = 32 << 20) -> None:
+        """weight (O,C,3,3) in correlation form (a transposed conv's (C,O,3,3) weight permuted)."""
         o, c = weight.shape[:2]
-        f64 = dict(dtype=torch.float64, device=weight.device)
-        g, bt, at = torch.tensor(_G, **f64), torch.tensor(_BT, **f64), torch.tensor(_AT, **f64)
-        u = torch.einsum("ak,ockl,bl->abco", g, weight.double(), g)
-        self.u = u.reshape(36, c, o).to(weight.dtype).contiguous()
-        self.bb = torch.kron(bt, bt).to(weight.dtype)  # (36,36): tile (i,j) -> transformed (a,b)
-        self.aa = torch.kron(at, at).to(weight.dtype)  # (16,36): transformed -> output (y,x)
+        b, g, a = plan.matrices()
+        u = torch.einsum("ak,ockl,bl->abco", g, weight.detach().double().cpu(), g)
+        dev = dict(dtype=weight.dtype, device=weight.device)
+        self.u = u.reshape(-1, c, o).to(**dev).contiguous()  # (T, C, O)
+        self.bb = torch.kron(b, b).to(**dev)  # (T, window^2)
+        self.aa = torch.kron(a, a).to(**dev)  # (tile^2, T)
         self.bias = bias.detach().clone()
-        self.chunk = chunk  # frames per pass: the transformed tiles take 36*H*W/16*C floats each
+        self.plan = plan
+        # Frames per pass: the transformed tiles of one pass stay near this size, which keeps
+        # the memory-bound transforms cache-friendly and bounds memory on long clips.
+        self.pass_bytes = pass_bytes
+
+    @classmethod
+    def transposed(cls, weight: torch.Tensor, bias: torch.Tensor, pass_bytes: int = 32 << 20) -> "TiledConv":
+        """From a ConvTranspose2d(k=3, stride=2, padding=1) weight (Cin,Cout,3,3)."""
+        return cls(weight.transpose(0, 1), bias, TRANSPOSED, pass_bytes)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self._run(x[i : i + self.chunk]) for i in range(0, x.shape[0], self.chunk)])
+        p = self.plan
+        tiles = -(-p.out_size(x.shape[1]) // p.tile) * -(-p.out_size(x.shape[2]) // p.tile)
+        per_frame = self.u.shape[0] * tiles * max(self.u.shape[1:]) * x.element_size()
+        step = max(1, self.pass_bytes // per_frame)
+        return torch.cat([self._run(x[i : i + step]) for i in range(0, x.shape[0], step)])
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.plan
         n, h, w, c = x.shape
-        th, tw = -(-h // 4), -(-w // 4)
-        xp = F.pad(x, (0, 0, 1, 1 + 4 * tw - w, 1, 1 + 4 * th - h))
-        tiles = torch.stack([xp[:, i : i + 4 * th : 4, j : j + 4 * tw : 4] for i in range(6) for j in range(6)])
-        v = (self.bb @ tiles.view(36, -1)).view(36, -1, c)
-        m = torch.bmm(v, self.u)  # (36, tiles, O)
-        o = m.shape[-1]
-        y = (self.aa @ m.view(36, -1)).view(4, 4, n, th, tw, o)
-        y = y.permute(2, 3, 0, 4, 1, 5).reshape(n, 4 * th, 4 * tw, o)[:, :h, :w]
+        ho, wo = p.out_size(h), p.out_size(w)
+        th, tw = -(-ho // p.tile), -(-wo // p.tile)
+        need_h, need_w = p.stride * (th - 1) + p.window, p.stride * (tw - 1) + p.window
+        xp = F.pad(x, (0, 0, p.pad_before, need_w - w - p.pad_before, p.pad_before, need_h - h - p.pad_before))
+        s, win = p.stride, p.window
+        tiles = torch.stack([xp[:, i : i + s * th : s, j : j + s * tw : s] for i in range(win) for j in range(win)])
+        v = (self.bb @ tiles.view(win * win, -1)).view(self.bb.shape[0], -1, c)
+        m = torch.bmm(v, self.u)  # (T, tiles, O)
+        o, t = m.shape[-1], p.tile
+        y = (self.aa @ m.view(m.shape[0], -1)).view(t, t, n, th, tw, o)
+        y = y.permute(2, 3, 0, 4, 1, 5).reshape(n, t * th, t * tw, o)[:, :ho, :wo]
         return y + self.bias
 
 

@@ -5,9 +5,9 @@ traffic (see bench/RESULTS.md for what each step buys):
 - eval-mode BatchNorms folded into the convolutions before them;
 - BEV lifting as one sparse gather: the first 1x1 conv is applied to P3 (16x16) per height
   slice and the bilinear samples are summed with `embedding_bag`, straight into channels-last;
-- the 3x3 convs of the BEV stack as Winograd F(4x4,3x3) (2.25 instead of 9 multiply-adds);
-- both transposed-conv mask decoders as GEMMs plus a phase scatter, the first layer of the
-  two decoders sharing one GEMM.
+- every 3x3 conv of the BEV stack and the transposed convs of both mask decoders as fast
+  bilinear algorithms over tiles (`TiledConv`: Winograd F(4x4,3x3) for stride 1, polyphase
+  F(2,2) for stride 2 and transposed), the first layers of the two decoders run as one.
 Weights are copied at construction: build a new one after changing the model's weights.
 Outputs agree with the model to float32 rounding (tests/test_fused.py).
 """
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .eoras import EoRaS, _chunked
-from .fast_ops import Winograd3x3, bilinear_matrix, deconv_matrix, fold_batchnorm, transposed_conv_s2
+from .fast_ops import SAME, STRIDED, TiledConv, bilinear_matrix, deconv_matrix, fold_batchnorm, transposed_conv_s2
 
 _SLOPE = 0.01  # nn.LeakyReLU's default, as in the BEV stack and the decoders
 
@@ -44,24 +44,25 @@ class FusedEoRaS:
         # Lifted channel index is c*nh + h: one (C, O) projection per height, side by side.
         self.lift_weight = w.view(-1, c, nh).permute(1, 2, 0).reshape(c, -1).contiguous()  # (C, H*O)
         self.lift_bias = b
-        self.wino1 = Winograd3x3(*fold_batchnorm(block1.layer[3].weight, block1.layer[3].bias, block1.layer[4]))
-        self.convs = [
-            (*fold_batchnorm(down1.Down[0].weight, down1.Down[0].bias, down1.Down[1]), 2),
-            (*fold_batchnorm(block2.layer[0].weight, block2.layer[0].bias, block2.layer[1]), 1),
-            (*fold_batchnorm(block2.layer[3].weight, block2.layer[3].bias, block2.layer[4]), 1),
-            (*fold_batchnorm(down2.Down[0].weight, down2.Down[0].bias, down2.Down[1]), 2),
+        fold = lambda conv, bn: fold_batchnorm(conv.weight, conv.bias, bn)  # noqa: E731
+        w1, b1 = fold(block2.layer[0], block2.layer[1])
+        self.bev_convs = [
+            TiledConv(*fold(block1.layer[3], block1.layer[4]), SAME),
+            TiledConv(*fold(down1.Down[0], down1.Down[1]), STRIDED),
+            lambda x: torch.addmm(b1, x.reshape(-1, x.shape[-1]), w1.flatten(1).t()).view(*x.shape[:-1], -1),
+            TiledConv(*fold(block2.layer[3], block2.layer[4]), SAME),
+            TiledConv(*fold(down2.Down[0], down2.Down[1]), STRIDED),
         ]
 
     def _fold_decoders(self, model: EoRaS) -> None:
         fm, vm = model.dec_fm, model.dec_vm
-        layers = [(getattr(fm, f"deconv{i}"), getattr(vm, f"deconv{i}")) for i in range(1, fm.depth + 1)]
-        first = layers[0]
-        self.dec_first = torch.cat([deconv_matrix(d.weight) for d in first], 1)  # (Cin, 2*9*C1): one GEMM
-        self.dec_first_bias = torch.stack([d.bias for d in first]).view(2, 1, 1, 1, -1)
-        self.dec_rest = [
-            (torch.stack([deconv_matrix(d.weight) for d in pair]), torch.stack([d.bias for d in pair]).view(2, 1, 1, 1, -1))
-            for pair in layers[1:]
-        ]
+        pairs = [(getattr(fm, f"deconv{i}"), getattr(vm, f"deconv{i}")) for i in range(1, fm.depth + 1)]
+        first, *middle, last = pairs
+        # The two decoders read the same fused map: their first layers run as one.
+        self.dec_first = TiledConv.transposed(torch.cat([d.weight for d in first], 1), torch.cat([d.bias for d in first]))
+        self.dec_middle = [tuple(TiledConv.transposed(d.weight, d.bias) for d in pair) for pair in middle]
+        # One output channel: a GEMM + phase scatter beats 25 one-column GEMMs.
+        self.dec_last = [(deconv_matrix(d.weight), d.bias) for d in last]
 
     # -- encoder + BEV ------------------------------------------------------------------
     def encode_frames(self, crops: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,10 +98,9 @@ class FusedEoRaS:
     def bev(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """P3 (N,C,16,16) + K (N,3,3) -> BEV map (N,bev_dim,16,16), the model's BEVTranslator."""
         x = F.leaky_relu_(self.lift(p3, K), _SLOPE)
-        x = F.leaky_relu_(self.wino1(x), _SLOPE).permute(0, 3, 1, 2)  # channels-last NCHW view
-        for weight, bias, stride in self.convs:
-            x = F.leaky_relu_(F.conv2d(x, weight, bias, stride=stride, padding=weight.shape[-1] // 2), _SLOPE)
-        return x.contiguous()
+        for conv in self.bev_convs:
+            x = F.leaky_relu_(conv(x), _SLOPE)
+        return x.permute(0, 3, 1, 2).contiguous()
 
     # -- mask decoders --------------------------------------------------------------------
     def decode_masks(self, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,13 +109,14 @@ class FusedEoRaS:
         return both[:, :1], both[:, 1:]
 
     def _decode(self, x: torch.Tensor) -> torch.Tensor:
-        n, h, w, c = x.shape
-        cols = (x.reshape(-1, c) @ self.dec_first).view(n, h, w, 2, 3, 3, -1).permute(3, 0, 1, 2, 4, 5, 6)
-        y = F.leaky_relu_(transposed_conv_s2(cols, self.dec_first_bias), _SLOPE)  # (2,N,h',w',C1)
-        for i, (weight, bias) in enumerate(self.dec_rest):
-            _, _, h, w, c = y.shape
-            cols = torch.bmm(y.reshape(2, -1, c), weight).view(2, n, h, w, 3, 3, -1)
-            y = transposed_conv_s2(cols, bias)
-            if i < len(self.dec_rest) - 1:
-                F.leaky_relu_(y, _SLOPE)
-        return y.squeeze(-1).transpose(0, 1)  # (N, 2, S, S): amodal, visible
+        y = F.leaky_relu_(self.dec_first(x), _SLOPE)
+        half = y.shape[-1] // 2
+        maps = [y[..., :half], y[..., half:]]  # amodal, visible
+        for layers in self.dec_middle:
+            maps = [F.leaky_relu_(layer(m), _SLOPE) for layer, m in zip(layers, maps)]
+        out = []
+        for (weight, bias), m in zip(self.dec_last, maps):
+            n, h, w, c = m.shape
+            cols = (m.reshape(-1, c) @ weight).view(n, h, w, 3, 3, -1)
+            out.append(transposed_conv_s2(cols, bias))
+        return torch.cat(out, dim=-1).permute(0, 3, 1, 2)  # (N, 2, S, S): amodal, visible
