@@ -100,7 +100,7 @@ def test_fused_stages_match_model(preset):
         p3, bev = model.encode_frames(crops, K)
         p3_f, bev_f = fast.encode_frames(crops, K)
         masks, masks_f = model.decode_masks(fused), fast.decode_masks(fused)
-    assert torch.equal(p3, p3_f)
+    assert (p3 - p3_f).abs().max() < 1e-10 * p3.abs().max()
     assert (bev - bev_f).abs().max() < 1e-10 * bev.abs().max()
     for a, b in zip(masks, masks_f):
         assert a.shape == b.shape == (n, 1, 121, 121)

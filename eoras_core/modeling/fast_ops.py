@@ -120,26 +120,28 @@ class TiledConv:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         p = self.plan
-        tiles = -(-p.out_size(x.shape[1]) // p.tile) * -(-p.out_size(x.shape[2]) // p.tile)
-        per_frame = self.u.shape[0] * tiles * max(self.u.shape[1:]) * x.element_size()
-        step = max(1, self.pass_bytes // per_frame)
-        return torch.cat([self._run(x[i : i + step]) for i in range(0, x.shape[0], step)])
-
-    def _run(self, x: torch.Tensor) -> torch.Tensor:
-        p = self.plan
         n, h, w, c = x.shape
         ho, wo = p.out_size(h), p.out_size(w)
         th, tw = -(-ho // p.tile), -(-wo // p.tile)
-        need_h, need_w = p.stride * (th - 1) + p.window, p.stride * (tw - 1) + p.window
+        per_frame = self.u.shape[0] * th * tw * max(self.u.shape[1:]) * x.element_size()
+        step = max(1, self.pass_bytes // per_frame)
+        # Whole tiles are written in place (bias added on the way); the overhang is cropped by a view.
+        out = x.new_empty(n, th * p.tile, tw * p.tile, self.u.shape[2])
+        for i in range(0, n, step):
+            self._run(x[i : i + step], th, tw, out[i : i + step])
+        return out[:, :ho, :wo]
+
+    def _run(self, x: torch.Tensor, th: int, tw: int, out: torch.Tensor) -> None:
+        p, s, win, t = self.plan, self.plan.stride, self.plan.window, self.plan.tile
+        n, h, w, c = x.shape
+        need_h, need_w = s * (th - 1) + win, s * (tw - 1) + win
         xp = F.pad(x, (0, 0, p.pad_before, need_w - w - p.pad_before, p.pad_before, need_h - h - p.pad_before))
-        s, win = p.stride, p.window
         tiles = torch.stack([xp[:, i : i + s * th : s, j : j + s * tw : s] for i in range(win) for j in range(win)])
         v = (self.bb @ tiles.view(win * win, -1)).view(self.bb.shape[0], -1, c)
         m = torch.bmm(v, self.u)  # (T, tiles, O)
-        o, t = m.shape[-1], p.tile
-        y = (self.aa @ m.view(m.shape[0], -1)).view(t, t, n, th, tw, o)
-        y = y.permute(2, 3, 0, 4, 1, 5).reshape(n, t * th, t * tw, o)[:, :ho, :wo]
-        return y + self.bias
+        o = m.shape[-1]
+        y = (self.aa @ m.view(m.shape[0], -1)).view(t, t, n, th, tw, o).permute(2, 3, 0, 4, 1, 5)
+        torch.add(y, self.bias, out=out.view(n, th, t, tw, t, o))
 
 
 def transposed_conv_s2(cols: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 Same function as `EoRaS.encode_frames` / `EoRaS.decode_masks`, less arithmetic and memory
 traffic (see bench/RESULTS.md for what each step buys):
+- the image encoder in channels-last memory format;
 - eval-mode BatchNorms folded into the convolutions before them;
 - BEV lifting as one sparse gather: the first 1x1 conv is applied to P3 (16x16) per height
   slice and the bilinear samples are summed with `embedding_bag`, straight into channels-last;
@@ -12,6 +13,8 @@ Weights are copied at construction: build a new one after changing the model's w
 Outputs agree with the model to float32 rounding (tests/test_fused.py).
 """
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +33,9 @@ class FusedEoRaS:
         self.model = model
         self.cells = tuple(c.bev_cells)
         self.decode_chunk = decode_chunk
+        # oneDNN's channels-last convolutions run the ResNet faster on the CPU (a copy: the
+        # model itself is left as it is).
+        self.encoder = copy.deepcopy(model.feature_extractor).to(memory_format=torch.channels_last)
         with torch.no_grad():
             self._fold_bev(model)
             self._fold_decoders(model)
@@ -70,7 +76,7 @@ class FusedEoRaS:
         m = self.model
 
         def run(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-            p3 = m.feature_extractor(x)
+            p3 = self.encoder(x.contiguous(memory_format=torch.channels_last))
             bev = self.bev(p3, k)
             return torch.cat([p3.flatten(1), bev.flatten(1)], dim=1)
 
