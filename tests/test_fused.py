@@ -33,6 +33,29 @@ def test_tiled_convs_match_torch_layers(size):
     assert (out - ref).abs().max() < 1e-11
 
 
+@pytest.mark.parametrize("plan, stride", [(SAME, 1), (STRIDED, 2)])
+def test_tiled_conv_skips_constant_regions_exactly(plan, stride):
+    g = torch.Generator().manual_seed(4)
+    w = torch.randn(6, 5, 3, 3, generator=g, dtype=torch.float64)
+    b = torch.randn(6, generator=g, dtype=torch.float64)
+    const = torch.randn(5, generator=g, dtype=torch.float64)
+    x = const.expand(2, 20, 24, 5).clone()
+    varying = torch.zeros(2, 20, 24, dtype=torch.bool)
+    varying[0, 3:6, 4:9] = True  # a blob in frame 0; frame 1 is constant everywhere
+    varying[1, 19, 0] = True  # and a corner cell in frame 1
+    x[varying] = torch.randn(int(varying.sum()), 5, generator=g, dtype=torch.float64)
+    conv = TiledConv(w, b, plan)
+    fill = w.sum((2, 3)) @ const + b
+    out = conv(x, varying, fill)
+    ref = F.conv2d(x.permute(0, 3, 1, 2), w, b, stride=stride, padding=1).permute(0, 2, 3, 1)
+    assert (out - ref).abs().max() < 1e-11
+    th, tw = -(-out.shape[1] // plan.tile), -(-out.shape[2] // plan.tile)
+    assert not conv._active_tiles(varying, th, tw).all()  # some tiles really were skipped
+    after = conv.varying_after(varying)
+    assert after.shape == out.shape[:3]
+    assert torch.allclose(out[~after], fill.expand(int((~after).sum()), 6))  # outside: the constant
+
+
 def test_tiled_conv_float32_error_is_small():
     g = torch.Generator().manual_seed(3)
     w = torch.randn(64, 64, 3, 3, generator=g) * 0.05
@@ -97,6 +120,8 @@ def test_fused_stages_match_model(preset):
     K[1, :2, :2] *= 2.5  # a longer lens: the BEV grid falls partly outside the crop
     fused = torch.randn(n, 2 * model.config.d_model, 16, 16, dtype=torch.float64)
     with torch.inference_mode():
+        _, reached = fast.lift(model.feature_extractor(crops), K)
+        assert not reached.all()  # cells outside the view exist: constant-region skipping runs
         p3, bev = model.encode_frames(crops, K)
         p3_f, bev_f = fast.encode_frames(crops, K)
         masks, masks_f = model.decode_masks(fused), fast.decode_masks(fused)

@@ -118,30 +118,73 @@ class TiledConv:
         """From a ConvTranspose2d(k=3, stride=2, padding=1) weight (Cin,Cout,3,3)."""
         return cls(weight.transpose(0, 1), bias, TRANSPOSED, pass_bytes)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, varying: torch.Tensor | None = None, fill: torch.Tensor | None = None) -> torch.Tensor:
+        """x (N,H,W,C) -> (N,H',W',O).
+
+        Optional constant-region skipping: `varying` (N,H,W) bool marks the cells that may
+        differ from one constant vector; tiles whose whole input window is constant (padding
+        counts as varying) are set to `fill` (O,), the layer's output on that constant.
+        """
         p = self.plan
         n, h, w, c = x.shape
         ho, wo = p.out_size(h), p.out_size(w)
         th, tw = -(-ho // p.tile), -(-wo // p.tile)
         per_frame = self.u.shape[0] * th * tw * max(self.u.shape[1:]) * x.element_size()
         step = max(1, self.pass_bytes // per_frame)
+        active = None if varying is None else self._active_tiles(varying, th, tw)
         # Whole tiles are written in place (bias added on the way); the overhang is cropped by a view.
         out = x.new_empty(n, th * p.tile, tw * p.tile, self.u.shape[2])
         for i in range(0, n, step):
-            self._run(x[i : i + step], th, tw, out[i : i + step])
+            self._run(x[i : i + step], th, tw, out[i : i + step], None if active is None else active[i : i + step], fill)
         return out[:, :ho, :wo]
 
-    def _run(self, x: torch.Tensor, th: int, tw: int, out: torch.Tensor) -> None:
-        p, s, win, t = self.plan, self.plan.stride, self.plan.window, self.plan.tile
+    def _padding(self, h: int, w: int, th: int, tw: int) -> tuple[int, int, int, int]:
+        p = self.plan
+        need_h, need_w = p.stride * (th - 1) + p.window, p.stride * (tw - 1) + p.window
+        return p.pad_before, need_w - w - p.pad_before, p.pad_before, need_h - h - p.pad_before
+
+    def _active_tiles(self, varying: torch.Tensor, th: int, tw: int) -> torch.Tensor:
+        """(N,H,W) varying cells -> (N,th,tw) tiles whose input window holds any of them."""
+        pad = self._padding(varying.shape[1], varying.shape[2], th, tw)
+        v = F.pad(varying[:, None].float(), pad, value=1.0)
+        return F.max_pool2d(v, self.plan.window, self.plan.stride)[:, 0] > 0
+
+    def varying_after(self, varying: torch.Tensor) -> torch.Tensor:
+        """Varying cells of this layer's output, given those of its input (same/strided plans)."""
+        stride = {"same": 1, "strided": 2}[self.plan.kind]
+        v = F.pad(varying[:, None].float(), (1, 1, 1, 1), value=1.0)
+        return F.max_pool2d(v, 3, stride)[:, 0] > 0
+
+    def _run(
+        self, x: torch.Tensor, th: int, tw: int, out: torch.Tensor, active: torch.Tensor | None, fill: torch.Tensor | None
+    ) -> None:
+        s, win, t = self.plan.stride, self.plan.window, self.plan.tile
         n, h, w, c = x.shape
-        need_h, need_w = s * (th - 1) + win, s * (tw - 1) + win
-        xp = F.pad(x, (0, 0, p.pad_before, need_w - w - p.pad_before, p.pad_before, need_h - h - p.pad_before))
-        tiles = torch.stack([xp[:, i : i + s * th : s, j : j + s * tw : s] for i in range(win) for j in range(win)])
-        v = (self.bb @ tiles.view(win * win, -1)).view(self.bb.shape[0], -1, c)
-        m = torch.bmm(v, self.u)  # (T, tiles, O)
-        o = m.shape[-1]
-        y = (self.aa @ m.view(m.shape[0], -1)).view(t, t, n, th, tw, o).permute(2, 3, 0, 4, 1, 5)
-        torch.add(y, self.bias, out=out.view(n, th, t, tw, t, o))
+        xp = F.pad(x, (0, 0, *self._padding(h, w, th, tw)))
+        tiles_out = out.view(n, th, t, tw, t, -1)
+        if active is None or bool(active.all()):
+            tiles = torch.stack([xp[:, i : i + s * th : s, j : j + s * tw : s] for i in range(win) for j in range(win)])
+            y = self._transform(tiles.view(win * win, -1, c)).view(t, t, n, th, tw, -1)
+            torch.add(y.permute(2, 3, 0, 4, 1, 5), self.bias, out=tiles_out)
+            return
+        tiles_out.copy_(fill.view(1, 1, 1, 1, 1, -1).expand_as(tiles_out))
+        where = active.nonzero(as_tuple=True)
+        if len(where[0]) == 0:
+            return
+        hp, wp = xp.shape[1:3]
+        origin = (where[0] * hp + where[1] * s) * wp + where[2] * s  # flat index of each window's corner
+        offsets = torch.tensor([i * wp + j for i in range(win) for j in range(win)], device=x.device)
+        rows = (offsets[:, None] + origin[None]).flatten()
+        tiles = xp.reshape(-1, c).index_select(0, rows).view(win * win, -1, c)
+        y = self._transform(tiles).view(t, t, -1, tiles_out.shape[-1]).permute(2, 0, 1, 3)
+        tiles_out.permute(0, 1, 3, 2, 4, 5)[where] = y + self.bias
+
+    def _transform(self, tiles: torch.Tensor) -> torch.Tensor:
+        """Gathered windows (window^2, P, C) -> output tiles (tile^2, P, O)."""
+        c = tiles.shape[-1]
+        v = (self.bb @ tiles.reshape(tiles.shape[0], -1)).view(self.bb.shape[0], -1, c)
+        m = torch.bmm(v, self.u)  # (T, P, O)
+        return self.aa @ m.view(m.shape[0], -1)
 
 
 def transposed_conv_s2(cols: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

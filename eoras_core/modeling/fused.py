@@ -6,6 +6,8 @@ traffic (see bench/RESULTS.md for what each step buys):
 - eval-mode BatchNorms folded into the convolutions before them;
 - BEV lifting as one sparse gather: the first 1x1 conv is applied to P3 (16x16) per height
   slice and the bilinear samples are summed with `embedding_bag`, straight into channels-last;
+- BEV cells outside the camera's view hold a constant: the two big BEV convs skip the tiles
+  that only see such cells;
 - every 3x3 conv of the BEV stack and the transposed convs of both mask decoders as fast
   bilinear algorithms over tiles (`TiledConv`: Winograd F(4x4,3x3) for stride 1, polyphase
   F(2,2) for stride 2 and transposed), the first layers of the two decoders run as one.
@@ -59,6 +61,16 @@ class FusedEoRaS:
             TiledConv(*fold(block2.layer[3], block2.layer[4]), SAME),
             TiledConv(*fold(down2.Down[0], down2.Down[1]), STRIDED),
         ]
+        # BEV cells that no sample reaches (outside the camera's view) hold the lift's bias, the
+        # same constant in every frame; so does each conv's output over a window of such cells.
+        # The two big convs skip those tiles and write the precomputed constant instead.
+        value = F.leaky_relu(b.double(), _SLOPE)
+        self.bev_fills = []
+        for layer in (block1.layer[3:5], down1.Down[:2]):
+            weight, bias = fold(*layer)
+            pre = weight.double().sum((2, 3)) @ value + bias.double()
+            self.bev_fills.append(pre.to(b.dtype))
+            value = F.leaky_relu(pre, _SLOPE)
 
     def _fold_decoders(self, model: EoRaS) -> None:
         fm, vm = model.dec_fm, model.dec_vm
@@ -86,8 +98,9 @@ class FusedEoRaS:
         n_p3 = c.fpn_dim * side * side
         return packed[:, :n_p3].view(-1, c.fpn_dim, side, side), packed[:, n_p3:].view(-1, c.bev_dim, bside, bside)
 
-    def lift(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-        """P3 (N,C,h,w) -> first BEV conv (+BN) output, channels-last (N, depth, width, O)."""
+    def lift(self, p3: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """P3 (N,C,h,w) -> first BEV conv (+BN) output, channels-last (N, depth, width, O), and
+        (N, depth, width) bool: cells that any sample reaches (the others hold the bias alone)."""
         nw, nh, nd = self.cells
         n, c, h, w = p3.shape
         proj = p3.permute(0, 2, 3, 1).reshape(-1, c) @ self.lift_weight  # (N*h*w, H*O)
@@ -99,13 +112,19 @@ class FusedEoRaS:
         base = (torch.arange(n, device=p3.device).view(n, 1, 1, 1) * nh + torch.arange(nh, device=p3.device).view(1, 1, nh, 1)) * (h * w)
         idx = idx.view(n, nd * nw, nh, 4) + base
         out = F.embedding_bag(idx.view(n * nd * nw, -1), table, per_sample_weights=wts.view(n * nd * nw, -1).to(p3.dtype), mode="sum")
-        return out.view(n, nd, nw, o).add_(self.lift_bias)
+        reached = (wts.view(n, nd * nw, -1) != 0).any(-1).view(n, nd, nw)
+        return out.view(n, nd, nw, o).add_(self.lift_bias), reached
 
     def bev(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """P3 (N,C,16,16) + K (N,3,3) -> BEV map (N,bev_dim,16,16), the model's BEVTranslator."""
-        x = F.leaky_relu_(self.lift(p3, K), _SLOPE)
-        for conv in self.bev_convs:
-            x = F.leaky_relu_(conv(x), _SLOPE)
+        x, varying = self.lift(p3, K)
+        x = F.leaky_relu_(x, _SLOPE)
+        for i, conv in enumerate(self.bev_convs):
+            if i < len(self.bev_fills):
+                x, varying = conv(x, varying, self.bev_fills[i]), conv.varying_after(varying)
+            else:
+                x = conv(x)
+            x = F.leaky_relu_(x, _SLOPE)
         return x.permute(0, 3, 1, 2).contiguous()
 
     # -- mask decoders --------------------------------------------------------------------
