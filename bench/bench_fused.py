@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         bev = model.bev_generator
         first_norm = bev.conv.layers[0].layer[1]
         stages = [
-            ("BEV: lift + first 1x1 conv + norm", lambda: first_norm(bev.lift_project(p3, K)), lambda: fast.lift(p3, K)),
+            ("BEV: lift + first 1x1 conv + norm", lambda: first_norm(bev.lift_project(p3, K)), lambda: fast.lift(p3, K)[0]),
             ("BEV: whole translator", lambda: bev(p3, K), lambda: fast.bev(p3, K)),
             ("both mask decoders", lambda: model.decode_masks(fused_tokens), lambda: fast.decode_masks(fused_tokens)),
         ]

@@ -98,7 +98,7 @@ class TiledConv:
     Exact in real arithmetic. x (N,H,W,C) -> (N,H',W',O), channels last.
     """
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, plan: _AxisPlan, pass_bytes: int = 32 << 20) -> None:
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, plan: _AxisPlan, pass_bytes: int = 16 << 20) -> None:
         """weight (O,C,3,3) in correlation form (a transposed conv's (C,O,3,3) weight permuted)."""
         o, c = weight.shape[:2]
         b, g, a = plan.matrices()
@@ -114,7 +114,7 @@ class TiledConv:
         self.pass_bytes = pass_bytes
 
     @classmethod
-    def transposed(cls, weight: torch.Tensor, bias: torch.Tensor, pass_bytes: int = 32 << 20) -> "TiledConv":
+    def transposed(cls, weight: torch.Tensor, bias: torch.Tensor, pass_bytes: int = 16 << 20) -> "TiledConv":
         """From a ConvTranspose2d(k=3, stride=2, padding=1) weight (Cin,Cout,3,3)."""
         return cls(weight.transpose(0, 1), bias, TRANSPOSED, pass_bytes)
 
@@ -150,10 +150,7 @@ class TiledConv:
         return F.max_pool2d(v, self.plan.window, self.plan.stride)[:, 0] > 0
 
     def varying_after(self, varying: torch.Tensor) -> torch.Tensor:
-        """Varying cells of this layer's output, given those of its input (same/strided plans)."""
-        stride = {"same": 1, "strided": 2}[self.plan.kind]
-        v = F.pad(varying[:, None].float(), (1, 1, 1, 1), value=1.0)
-        return F.max_pool2d(v, 3, stride)[:, 0] > 0
+        return varying_after(varying, {"same": 1, "strided": 2}[self.plan.kind])
 
     def _run(
         self, x: torch.Tensor, th: int, tw: int, out: torch.Tensor, active: torch.Tensor | None, fill: torch.Tensor | None
@@ -185,6 +182,56 @@ class TiledConv:
         v = (self.bb @ tiles.reshape(tiles.shape[0], -1)).view(self.bb.shape[0], -1, c)
         m = torch.bmm(v, self.u)  # (T, P, O)
         return self.aa @ m.view(m.shape[0], -1)
+
+
+def varying_after(varying: torch.Tensor, stride: int) -> torch.Tensor:
+    """Varying cells (N,H,W) of a 3x3 / pad-1 conv's output, given its input's (padding varies)."""
+    v = F.pad(varying[:, None].float(), (1, 1, 1, 1), value=1.0)
+    return F.max_pool2d(v, 3, stride)[:, 0] > 0
+
+
+class DirectConv:
+    """oneDNN's direct 3x3 conv on channels-last tensors, behind TiledConv's interface.
+
+    Narrow layers run faster this way: their GEMMs are too small for the transforms to pay.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, plan: _AxisPlan) -> None:
+        self.weight, self.bias = weight, bias
+        self.stride = {"same": 1, "strided": 2}[plan.kind]
+
+    def __call__(self, x: torch.Tensor, varying: torch.Tensor | None = None, fill: torch.Tensor | None = None) -> torch.Tensor:
+        y = F.conv2d(x.permute(0, 3, 1, 2), self.weight, self.bias, stride=self.stride, padding=1)
+        return y.permute(0, 2, 3, 1)
+
+    def varying_after(self, varying: torch.Tensor) -> torch.Tensor:
+        return varying_after(varying, self.stride)
+
+
+class GemmTransposedConv:
+    """ConvTranspose2d(k=3, stride=2, padding=1) as one GEMM + phase scatter, channels last.
+
+    For narrow layers and one-channel heads, where TiledConv's many small GEMMs do not pay.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        self.matrix, self.bias = deconv_matrix(weight), bias  # weight (Cin,Cout,3,3)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        n, h, w, c = x.shape
+        return transposed_conv_s2((x.reshape(-1, c) @ self.matrix).view(n, h, w, 3, 3, -1), self.bias)
+
+
+def fast_conv3x3(weight: torch.Tensor, bias: torch.Tensor, plan: _AxisPlan) -> TiledConv | DirectConv:
+    """The faster implementation for a same / strided 3x3 conv of this width (2 AVX2 cores:
+    tiles pay from 128 channels for `SAME`, 512 for `STRIDED`; bench/bench_fused.py)."""
+    narrow = min(weight.shape[:2]) < (128 if plan.kind == "same" else 512)
+    return DirectConv(weight, bias, plan) if narrow else TiledConv(weight, bias, plan)
+
+
+def fast_transposed3x3(weight: torch.Tensor, bias: torch.Tensor) -> TiledConv | GemmTransposedConv:
+    """The faster implementation for a ConvTranspose2d(3, 2, 1) weight (Cin,Cout,3,3) of this width."""
+    return GemmTransposedConv(weight, bias) if min(weight.shape[:2]) < 512 else TiledConv.transposed(weight, bias)
 
 
 def transposed_conv_s2(cols: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

@@ -8,9 +8,10 @@ traffic (see bench/RESULTS.md for what each step buys):
   slice and the bilinear samples are summed with `embedding_bag`, straight into channels-last;
 - BEV cells outside the camera's view hold a constant: the two big BEV convs skip the tiles
   that only see such cells;
-- every 3x3 conv of the BEV stack and the transposed convs of both mask decoders as fast
-  bilinear algorithms over tiles (`TiledConv`: Winograd F(4x4,3x3) for stride 1, polyphase
-  F(2,2) for stride 2 and transposed), the first layers of the two decoders run as one.
+- the wide 3x3 convs of the BEV stack and the wide transposed convs of both mask decoders as
+  fast bilinear algorithms over tiles (`TiledConv`: Winograd F(4x4,3x3) for stride 1,
+  polyphase F(2,2) for stride 2 and transposed); narrow ones as oneDNN convs or one GEMM
+  plus a phase scatter; the first layers of the two decoders run as one.
 Weights are copied at construction: build a new one after changing the model's weights.
 Outputs agree with the model to float32 rounding (tests/test_fused.py).
 """
@@ -22,7 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from .eoras import EoRaS, _chunked
-from .fast_ops import SAME, STRIDED, TiledConv, bilinear_matrix, deconv_matrix, fold_batchnorm, transposed_conv_s2
+from .fast_ops import (
+    SAME, STRIDED, GemmTransposedConv, bilinear_matrix, fast_conv3x3, fast_transposed3x3, fold_batchnorm,
+)
 
 _SLOPE = 0.01  # nn.LeakyReLU's default, as in the BEV stack and the decoders
 
@@ -55,11 +58,11 @@ class FusedEoRaS:
         fold = lambda conv, bn: fold_batchnorm(conv.weight, conv.bias, bn)  # noqa: E731
         w1, b1 = fold(block2.layer[0], block2.layer[1])
         self.bev_convs = [
-            TiledConv(*fold(block1.layer[3], block1.layer[4]), SAME),
-            TiledConv(*fold(down1.Down[0], down1.Down[1]), STRIDED),
+            fast_conv3x3(*fold(block1.layer[3], block1.layer[4]), SAME),
+            fast_conv3x3(*fold(down1.Down[0], down1.Down[1]), STRIDED),
             lambda x: torch.addmm(b1, x.reshape(-1, x.shape[-1]), w1.flatten(1).t()).view(*x.shape[:-1], -1),
-            TiledConv(*fold(block2.layer[3], block2.layer[4]), SAME),
-            TiledConv(*fold(down2.Down[0], down2.Down[1]), STRIDED),
+            fast_conv3x3(*fold(block2.layer[3], block2.layer[4]), SAME),
+            fast_conv3x3(*fold(down2.Down[0], down2.Down[1]), STRIDED),
         ]
         # BEV cells that no sample reaches (outside the camera's view) hold the lift's bias, the
         # same constant in every frame; so does each conv's output over a window of such cells.
@@ -77,10 +80,10 @@ class FusedEoRaS:
         pairs = [(getattr(fm, f"deconv{i}"), getattr(vm, f"deconv{i}")) for i in range(1, fm.depth + 1)]
         first, *middle, last = pairs
         # The two decoders read the same fused map: their first layers run as one.
-        self.dec_first = TiledConv.transposed(torch.cat([d.weight for d in first], 1), torch.cat([d.bias for d in first]))
-        self.dec_middle = [tuple(TiledConv.transposed(d.weight, d.bias) for d in pair) for pair in middle]
+        self.dec_first = fast_transposed3x3(torch.cat([d.weight for d in first], 1), torch.cat([d.bias for d in first]))
+        self.dec_middle = [tuple(fast_transposed3x3(d.weight, d.bias) for d in pair) for pair in middle]
         # One output channel: a GEMM + phase scatter beats 25 one-column GEMMs.
-        self.dec_last = [(deconv_matrix(d.weight), d.bias) for d in last]
+        self.dec_last = [GemmTransposedConv(d.weight, d.bias) for d in last]
 
     # -- encoder + BEV ------------------------------------------------------------------
     def encode_frames(self, crops: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,9 +142,5 @@ class FusedEoRaS:
         maps = [y[..., :half], y[..., half:]]  # amodal, visible
         for layers in self.dec_middle:
             maps = [F.leaky_relu_(layer(m), _SLOPE) for layer, m in zip(layers, maps)]
-        out = []
-        for (weight, bias), m in zip(self.dec_last, maps):
-            n, h, w, c = m.shape
-            cols = (m.reshape(-1, c) @ weight).view(n, h, w, 3, 3, -1)
-            out.append(transposed_conv_s2(cols, bias))
+        out = [layer(m) for layer, m in zip(self.dec_last, maps)]
         return torch.cat(out, dim=-1).permute(0, 3, 1, 2)  # (N, 2, S, S): amodal, visible
