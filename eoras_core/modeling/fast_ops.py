@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+
 def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Conv weight (O,...) and bias followed by an eval-mode BatchNorm -> one conv's (weight, bias)."""
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
