@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 MOVI_D_CAMERA_POSITION = (8.48113, -7.50764, 1.5)

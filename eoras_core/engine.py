@@ -158,7 +158,7 @@ class EorasPredictor:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         cuda = self.device.type == "cuda"
-        # CPU: folded norms, Winograd BEV convs, GEMM decoders (same outputs to fp32 rounding).
+        # CPU: the fused fast path (modeling/fused.py; same outputs to fp32 rounding).
         # GPU: cuDNN under bf16 autocast serves better, so the model's own layers run there.
         self.fused = FusedEoRaS(model) if (not cuda if fused is None else fused) else None
         self._stages = self.fused or model

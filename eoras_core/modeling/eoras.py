@@ -48,12 +48,20 @@ class EoRaS(nn.Module):
         self.chunk = 64  # frames per batch in the per-frame stages (0 = no chunking); cache-friendly on CPU
 
     # -- per-frame stages (batched over every frame of every track) --------------------
-    def encode_frames(self, crops: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """crops (N,3,S,S), K (N,3,3) -> P3 (N,C,S/8,S/8), BEV map (N,bev_dim,16,16)."""
+    def encode_frames(
+        self, crops: torch.Tensor, K: torch.Tensor, encoder: Callable | None = None, translate: Callable | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """crops (N,3,S,S), K (N,3,3) -> P3 (N,C,S/8,S/8), BEV map (N,bev_dim,16,16).
+
+        `encoder` and `translate` may replace the image encoder and the BEV translator
+        (e.g. `FusedEoRaS`'s), keeping the chunking and the output layout.
+        """
+        encoder = encoder or self.feature_extractor
+        translate = translate or self.bev_generator
 
         def run(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-            p3 = self.feature_extractor(x)
-            bev = self.bev_generator(p3, k)
+            p3 = encoder(x)
+            bev = translate(p3, k)
             return torch.cat([p3.flatten(1), bev.flatten(1)], dim=1)
 
         packed = _chunked(run, self.chunk, crops, K)
@@ -73,11 +81,11 @@ class EoRaS(nn.Module):
     def _shared_memory_kv(self, fea: torch.Tensor, bev: torch.Tensor) -> Callable[[int], tuple[list, list]]:
         """Memory keys/values of every frame, projected once and shared by both directions."""
         b, t = fea.shape[:2]
-        step = self.chunk if self.chunk > 0 else b * t
+        rows = self.chunk if self.chunk > 0 else b * t
 
         def project(decoder: TransformerDecoder, x: torch.Tensor, pos: torch.Tensor) -> list:
             flat = x.flatten(0, 1)
-            parts = [decoder.memory_kv(flat[i : i + step], pos) for i in range(0, b * t, step)]
+            parts = [decoder.memory_kv(flat[i : i + rows], pos) for i in range(0, b * t, rows)]
             return [
                 tuple(torch.cat([p[layer][j] for p in parts]).view(b, t, *parts[0][layer][j].shape[1:]) for j in range(2))
                 for layer in range(len(parts[0]))
@@ -97,7 +105,7 @@ class EoRaS(nn.Module):
         """Memory keys/values for a window of steps at a time: bounded memory on long clips."""
         b, t = fea.shape[:2]
         window = max(1, self.chunk // max(1, 2 * b))
-        cache: dict[int, tuple[list, list]] = {}
+        current: tuple[list, list] | None = None  # projections of the window being walked
 
         def project(start: int) -> tuple[list, list]:
             steps = range(start, min(t, start + window))
@@ -111,11 +119,11 @@ class EoRaS(nn.Module):
             return kb, kf
 
         def at(step: int) -> tuple[list, list]:
+            nonlocal current
             if step % window == 0:
-                cache.clear()
-                cache[0] = project(step)
+                current = project(step)
             off = step % window
-            return tuple([tuple(x.view(-1, 2 * b, *x.shape[1:])[off] for x in kv) for kv in kvs] for kvs in cache[0])
+            return tuple([tuple(x.view(-1, 2 * b, *x.shape[1:])[off] for x in kv) for kv in kvs] for kvs in current)
 
         return at
 

@@ -63,6 +63,11 @@ class _AxisPlan:
     def out_size(self, n: int) -> int:
         return {"same": n, "strided": (n + 1) // 2, "transposed": 2 * n - 1}[self.kind]
 
+    @property
+    def conv_stride(self) -> int:
+        """The layer's own stride (same / strided plans)."""
+        return {"same": 1, "strided": 2}[self.kind]
+
     def matrices(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B (T,window), G (T,3), A (tile,T)): all phases stacked along the transformed axis T."""
         bs, gs, as_ = [], [], []
@@ -151,7 +156,7 @@ class TiledConv:
         return F.max_pool2d(v, self.plan.window, self.plan.stride)[:, 0] > 0
 
     def varying_after(self, varying: torch.Tensor) -> torch.Tensor:
-        return varying_after(varying, {"same": 1, "strided": 2}[self.plan.kind])
+        return varying_after(varying, self.plan.conv_stride)
 
     def _run(
         self, x: torch.Tensor, th: int, tw: int, out: torch.Tensor, active: torch.Tensor | None, fill: torch.Tensor | None
@@ -199,7 +204,7 @@ class DirectConv:
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, plan: _AxisPlan) -> None:
         self.weight, self.bias = weight, bias
-        self.stride = {"same": 1, "strided": 2}[plan.kind]
+        self.stride = plan.conv_stride
 
     def __call__(self, x: torch.Tensor, varying: torch.Tensor | None = None, fill: torch.Tensor | None = None) -> torch.Tensor:
         y = F.conv2d(x.permute(0, 3, 1, 2), self.weight, self.bias, stride=self.stride, padding=1)

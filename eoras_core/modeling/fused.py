@@ -88,18 +88,8 @@ class FusedEoRaS:
     # -- encoder + BEV ------------------------------------------------------------------
     def encode_frames(self, crops: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """crops (N,3,S,S), K (N,3,3) -> P3 (N,C,S/8,S/8), BEV map (N,bev_dim,16,16), as the model."""
-        m = self.model
-
-        def run(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-            p3 = self.encoder(x.contiguous(memory_format=torch.channels_last))
-            bev = self.bev(p3, k)
-            return torch.cat([p3.flatten(1), bev.flatten(1)], dim=1)
-
-        packed = _chunked(run, m.chunk, crops, K)
-        c = m.config
-        side, bside = c.feature_side, c.bev_cells[0] // 4
-        n_p3 = c.fpn_dim * side * side
-        return packed[:, :n_p3].view(-1, c.fpn_dim, side, side), packed[:, n_p3:].view(-1, c.bev_dim, bside, bside)
+        encoder = lambda x: self.encoder(x.contiguous(memory_format=torch.channels_last))  # noqa: E731
+        return self.model.encode_frames(crops, K, encoder, self.bev)
 
     def lift(self, p3: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """P3 (N,C,h,w) -> first BEV conv (+BN) output, channels-last (N, depth, width, O), and

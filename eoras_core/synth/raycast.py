@@ -94,7 +94,7 @@ def _object_rect(center, radius, cam_pos, cam_rot, K, H, W):
 
 
 def _shadow_rect(center: np.ndarray, radius: float, light: np.ndarray, cam_pos: np.ndarray,
-                 cam_rot: np.ndarray, K: np.ndarray, H: int, W: int) -> Rect | None:
+                 cam_rot: np.ndarray, K: np.ndarray, H: int, W: int) -> tuple[int, int, int, int] | None:
     """Rectangle holding every point above the ground that the sphere can shade."""
     far = center - light * ((center[2] + radius) / max(light[2], 1e-3))
     b0 = _sphere_bounds(center, radius, cam_pos, cam_rot, K)
