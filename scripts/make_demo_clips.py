@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in folder.glob("depth_full_*.tiff"):
             f.unlink()
         try:
-            from eoras_core.video import write_video
+            from eoras_core.media import write_video
 
             write_video(out / f"{name}.mp4", clip.frames, fps=12.0)
         except ImportError:

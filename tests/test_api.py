@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from eoras_core.export import SCHEMA_VERSION, rle_to_mask
-from eoras_core.video import load_clip, write_video
+from eoras_core.media import load_clip, write_video
 
 
 @pytest.fixture(scope="module")

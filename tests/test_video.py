@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eoras_core.video import (LoadCaps, VideoError, available_encoders, is_movi_scene,
+from eoras_core.media import (LoadCaps, VideoError, available_encoders, is_movi_scene,
                               load_clip, probe, write_video)
 
 

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from eoras_core.export import ObjectTrackExport, write_json, youtube_vis_document
-from eoras_core.video import write_video
+from eoras_core.media import write_video
 
 from .actions import UserError, object_masks, require_clip
 from .render import render_frame

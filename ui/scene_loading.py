@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from eoras_core.data.movi import DatasetError, MoviSplit
-from eoras_core.video import FrameStore, LoadCaps, VideoError, is_movi_scene, load_clip
+from eoras_core.media import FrameStore, LoadCaps, VideoError, is_movi_scene, load_clip
 
 from .session import GroundTruth
 

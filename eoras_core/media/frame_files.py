@@ -1,0 +1,193 @@
+"""Clips stored as image files: a zip or a folder of frames, or a MOVi scene's frames.
+
+Frames are read with PIL in natural name order (frame2 before frame10), EXIF orientation
+applied; a MOVi scene (metadata.json next to rgba_full_*.png) contributes only its RGBA
+frames, in frame order, at the rate its metadata states.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .caps import LoadCaps, check_side
+from .clip_info import ClipInfo, ClipKind, SourceFrame
+from .errors import VideoError
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+DEFAULT_FRAMES_FPS = 25.0  # image sequences carry no frame rate
+MOVI_DEFAULT_FPS = 12.0  # MOVi scenes are rendered at 12 fps unless metadata says otherwise
+_MOVI_FRAME = re.compile(r"rgba_full_(\d+)\.png$")
+
+
+def is_movi_scene(path: str | Path) -> bool:
+    """True for a folder or .zip holding metadata.json and rgba_full_00000.png together."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return (path / "metadata.json").is_file() and (path / "rgba_full_00000.png").is_file()
+        if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                return _zip_movi_dir(z.namelist()) is not None
+    except OSError:
+        return False
+    return False
+
+
+def probe_frame_files(path: Path) -> ClipInfo:
+    """Size from the first frame's header, count from the file list; no pixel decode."""
+    src = _list_images(path)
+    if not src.names:
+        what = "folder" if path.is_dir() else "zip"
+        raise VideoError(f"{path.name}: this {what} contains no images "
+                         f"({', '.join(e[1:] for e in IMAGE_EXTS)})")
+    with _ImageReader(path) as read:
+        width, height = _image_size(read(src.names[0]), src.names[0], path.name)
+    n = len(src.names)
+    return ClipInfo(path, src.kind, width, height, n, src.fps, n / src.fps)
+
+
+def frame_files(info: ClipInfo, caps: LoadCaps) -> Iterator[SourceFrame]:
+    """Selected image frames in name order (unselected ones are never read)."""
+    src = _list_images(info.path)
+    stop = len(src.names) if caps.end is None else min(caps.end, len(src.names))
+    expect = (info.width, info.height)
+    with _ImageReader(info.path) as read:
+        for i in range(caps.start, stop, caps.stride):
+            name = src.names[i]
+            yield SourceFrame(i, i / info.fps,
+                              lambda n=name: _image_rgb(read(n), n, info.path.name, expect))
+
+
+def is_image_name(name: str) -> bool:
+    """True for a visible file name with an image extension (in a folder or a zip)."""
+    base = name.rsplit("/", 1)[-1]
+    return not base.startswith(".") and Path(base).suffix.lower() in IMAGE_EXTS
+
+
+def _natural_key(name: str) -> list[int | str]:
+    """Sort key that puts frame2 before frame10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def _zip_movi_dir(names: Sequence[str]) -> str | None:
+    """Directory prefix ('' or 'scene/') of a MOVi scene inside a zip, or None."""
+    present = set(names)
+    for n in names:
+        if n.endswith("metadata.json") and n.rsplit("/", 1)[-1] == "metadata.json":
+            prefix = n[: -len("metadata.json")]
+            if prefix + "rgba_full_00000.png" in present:
+                return prefix
+    return None
+
+
+def _movi_names(names: Iterable[str], prefix: str) -> list[str]:
+    """rgba_full_*.png names directly under prefix, in frame order."""
+    found = [(int(m.group(1)), n) for n in names if n.startswith(prefix)
+             and "/" not in n[len(prefix):] and (m := _MOVI_FRAME.match(n[len(prefix):]))]
+    return [n for _, n in sorted(found)]
+
+
+@dataclass
+class _ImageSource:
+    """Frame names of a zip or folder and the rate to play them at."""
+
+    kind: ClipKind
+    names: list[str]
+    fps: float
+
+
+def _list_images(path: Path) -> _ImageSource:
+    if path.is_dir():
+        names = [p.name for p in path.iterdir() if p.is_file()]
+        if is_movi_scene(path):
+            return _ImageSource("movi", _movi_names(names, ""),
+                                _movi_fps(path / "metadata.json", None))
+        return _ImageSource("frames", sorted(filter(is_image_name, names), key=_natural_key),
+                            DEFAULT_FRAMES_FPS)
+    with _open_zip(path) as z:
+        names = [i.filename for i in z.infolist()
+                 if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+        prefix = _zip_movi_dir(names)
+        if prefix is not None:
+            return _ImageSource("movi", _movi_names(names, prefix),
+                                _movi_fps(None, z.read(prefix + "metadata.json")))
+        return _ImageSource("frames", sorted(filter(is_image_name, names), key=_natural_key),
+                            DEFAULT_FRAMES_FPS)
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise VideoError(f"{path.name} is not a valid zip archive ({e})") from e
+
+
+def _movi_fps(meta_path: Path | None, meta_bytes: bytes | None) -> float:
+    """frame_rate from a MOVi metadata.json, or the MOVi default when absent/unreadable."""
+    try:
+        raw = meta_bytes if meta_bytes is not None else meta_path.read_bytes()
+        rate = float(json.loads(raw).get("metadata", {}).get("frame_rate", MOVI_DEFAULT_FPS))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return MOVI_DEFAULT_FPS
+    return rate if 0 < rate < 1000 else MOVI_DEFAULT_FPS
+
+
+class _ImageReader:
+    """Context manager giving read(name) -> bytes for a folder or a zip."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+
+    def __enter__(self) -> Callable[[str], bytes]:
+        if not self.path.is_dir():
+            self.zip = _open_zip(self.path)
+        return self.read
+
+    def __exit__(self, *exc: object) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def read(self, name: str) -> bytes:
+        try:
+            return self.zip.read(name) if self.zip is not None else (self.path / name).read_bytes()
+        except (OSError, zipfile.BadZipFile, KeyError) as e:
+            raise VideoError(f"{self.path.name}: cannot read {name} ({e})") from e
+
+
+def _open_image(data: bytes, name: str, clip: str) -> Image.Image:
+    try:
+        return Image.open(io.BytesIO(data))
+    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as e:
+        raise VideoError(f"{clip}: {name} is not a readable image ({e})") from e
+
+
+def _image_size(data: bytes, name: str, clip: str) -> tuple[int, int]:
+    """Display (W, H) from the header, EXIF orientation applied; no pixel decode."""
+    im = _open_image(data, name, clip)
+    w, h = im.size
+    if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+        w, h = h, w
+    return w, h
+
+
+def _image_rgb(data: bytes, name: str, clip: str, expect_wh: tuple[int, int]) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of one frame; VideoError if its size differs from the first."""
+    size = _image_size(data, name, clip)
+    if size != expect_wh:
+        raise VideoError(f"{clip}: {name} is {size[0]}x{size[1]} but the first frame is "
+                         f"{expect_wh[0]}x{expect_wh[1]}; all frames must have the same size")
+    check_side(*size, f"{clip}: {name}")
+    try:
+        im = ImageOps.exif_transpose(_open_image(data, name, clip))
+        return np.asarray(im.convert("RGB"))
+    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as e:
+        raise VideoError(f"{clip}: {name} is damaged ({e})") from e

@@ -1,0 +1,91 @@
+"""The kept frames of a clip and where each came from in the source.
+
+Why read-only frames: a drawing call must not silently change the stored clip (copy
+before drawing).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from .caps import LoadCaps
+from .clip_info import ClipInfo
+from .errors import VideoError
+
+
+class FrameStore:
+    """The selected frames of a clip, stored downscaled as RGB uint8 (H, W, 3) arrays.
+
+    Index i is a position among the kept frames; ``source_index(i)`` and ``timestamp(i)``
+    map it back to the source; ``note`` says what the caps cut.
+    """
+
+    def __init__(self, frames: list[np.ndarray], source_indices: list[int],
+                 timestamps: list[float], info: ClipInfo, caps: LoadCaps, scale: float,
+                 truncated: bool = False, note: str = "") -> None:
+        if not frames:
+            raise VideoError(f"no frames selected from {info.path.name}")
+        if not len(frames) == len(source_indices) == len(timestamps):
+            raise ValueError("frames, source_indices and timestamps differ in length")
+        for f in frames:
+            f.flags.writeable = False
+        self._frames = frames
+        self._src = list(source_indices)
+        self._times = list(timestamps)
+        self.info = info
+        self.caps = caps
+        self.scale = float(scale)
+        self.truncated = bool(truncated)
+        self.note = note
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        """Frame i (negative counts from the end): (H, W, 3) uint8, read-only."""
+        return self._frames[self._check(i)]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self._frames)
+
+    def _check(self, i: int) -> int:
+        n = len(self._frames)
+        i = int(i)
+        if not -n <= i < n:
+            raise IndexError(f"frame {i} out of range (0..{n - 1})")
+        return i % n
+
+    @property
+    def fps(self) -> float:
+        """Effective rate of the kept frames: source fps / stride."""
+        return self.info.fps / self.caps.stride
+
+    def timestamp(self, i: int) -> float:
+        """Presentation time (s) of kept frame i in the source, from the stream start."""
+        return self._times[self._check(i)]
+
+    def source_index(self, i: int) -> int:
+        """Index of kept frame i among all source frames."""
+        return self._src[self._check(i)]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Stored (H, W)."""
+        h, w = self._frames[0].shape[:2]
+        return int(h), int(w)
+
+    @property
+    def source_size(self) -> tuple[int, int]:
+        """Source (H, W), e.g. to scale masks back for export."""
+        return self.info.height, self.info.width
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the stored frames."""
+        return sum(f.nbytes for f in self._frames)
+
+    def __repr__(self) -> str:
+        h, w = self.size
+        return (f"FrameStore({self.info.path.name!r}, {len(self)} frames {w}x{h}, "
+                f"{self.fps:g} fps, {self.nbytes / 2**20:.1f} MiB)")
