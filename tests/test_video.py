@@ -62,7 +62,7 @@ def test_probe_bikes(bikes):
 
 
 def test_load_with_caps(bikes):
-    fs = load_clip(bikes, LoadCaps(stride=2, max_side=160, max_frames=10))
+    fs = load_clip(bikes, LoadCaps(stride=2, max_side=160, max_frames=10, quality=None))
     assert len(fs) == 10
     assert fs.size == (68, 160) and fs.source_size == (272, 640)
     assert fs.scale == pytest.approx(0.25)
@@ -103,7 +103,8 @@ def test_whole_clip_is_not_truncated(bikes):
 
 
 @pytest.mark.parametrize("kwargs", [{"stride": 0}, {"start": -1}, {"start": 5, "end": 5},
-                                    {"max_frames": 0}, {"max_side": 0}])
+                                    {"max_frames": 0}, {"max_side": 0}, {"quality": 0},
+                                    {"quality": 101}])
 def test_invalid_caps(kwargs):
     with pytest.raises(VideoError, match="invalid load settings"):
         LoadCaps(**kwargs)

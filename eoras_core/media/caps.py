@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .encoded_frames import DEFAULT_QUALITY
 from .errors import VideoError
 
 MAX_SOURCE_SIDE = 8192
@@ -20,7 +21,9 @@ class LoadCaps:
 
     start: first source frame; end: exclusive end (None = to the end); stride: keep every
     stride-th frame from start; max_side: longest stored side in px (frames are only ever
-    downscaled); max_frames: most frames kept; max_file_bytes: larger inputs are refused.
+    downscaled); max_frames: most frames kept; max_file_bytes: larger inputs are refused;
+    quality: JPEG quality the frames are held at in memory (None keeps exact raw pixels,
+    about ten times the memory).
     """
 
     start: int = 0
@@ -29,6 +32,7 @@ class LoadCaps:
     max_side: int = 960
     max_frames: int = 600
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    quality: int | None = DEFAULT_QUALITY
 
     def __post_init__(self) -> None:
         problems = _caps_problems(self)
@@ -56,6 +60,8 @@ def _caps_problems(caps: LoadCaps) -> list[str]:
         out.append(f"max_frames must be >= 1, got {caps.max_frames}")
     if caps.max_file_bytes < 1:
         out.append(f"max_file_bytes must be >= 1, got {caps.max_file_bytes}")
+    if caps.quality is not None and not 1 <= caps.quality <= 100:
+        out.append(f"quality must be in 1..100 or None, got {caps.quality}")
     return out
 
 

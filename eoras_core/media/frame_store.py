@@ -1,7 +1,8 @@
 """The kept frames of a clip and where each came from in the source.
 
 Why read-only frames: a drawing call must not silently change the stored clip (copy
-before drawing).
+before drawing). Frames are held compressed (see encoded_frames.py) unless the caps ask
+for raw pixels.
 """
 from __future__ import annotations
 
@@ -11,25 +12,24 @@ import numpy as np
 
 from .caps import LoadCaps
 from .clip_info import ClipInfo
+from .encoded_frames import EncodedFrames
 from .errors import VideoError
 
 
 class FrameStore:
-    """The selected frames of a clip, stored downscaled as RGB uint8 (H, W, 3) arrays.
+    """The selected frames of a clip, downscaled; each read gives RGB uint8 (H, W, 3).
 
     Index i is a position among the kept frames; ``source_index(i)`` and ``timestamp(i)``
     map it back to the source; ``note`` says what the caps cut.
     """
 
-    def __init__(self, frames: list[np.ndarray], source_indices: list[int],
+    def __init__(self, frames: EncodedFrames, source_indices: list[int],
                  timestamps: list[float], info: ClipInfo, caps: LoadCaps, scale: float,
                  truncated: bool = False, note: str = "") -> None:
         if not frames:
             raise VideoError(f"no frames selected from {info.path.name}")
         if not len(frames) == len(source_indices) == len(timestamps):
             raise ValueError("frames, source_indices and timestamps differ in length")
-        for f in frames:
-            f.flags.writeable = False
         self._frames = frames
         self._src = list(source_indices)
         self._times = list(timestamps)
@@ -47,7 +47,7 @@ class FrameStore:
         return self._frames[self._check(i)]
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        return iter(self._frames)
+        return (self._frames[i] for i in range(len(self._frames)))
 
     def _check(self, i: int) -> int:
         n = len(self._frames)
@@ -72,7 +72,7 @@ class FrameStore:
     @property
     def size(self) -> tuple[int, int]:
         """Stored (H, W)."""
-        h, w = self._frames[0].shape[:2]
+        h, w = self._frames.shape[:2]
         return int(h), int(w)
 
     @property
@@ -82,8 +82,8 @@ class FrameStore:
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the stored frames."""
-        return sum(f.nbytes for f in self._frames)
+        """Memory held by the stored frames (compressed bytes plus the decoded cache)."""
+        return self._frames.nbytes
 
     def __repr__(self) -> str:
         h, w = self.size

@@ -16,6 +16,7 @@ import numpy as np
 from .av_decode import video_frames
 from .caps import LoadCaps, check_side, check_source_bytes
 from .clip_info import ClipInfo, SourceFrame
+from .encoded_frames import EncodedFrames
 from .errors import StreamDamaged, VideoError
 from .frame_files import frame_files, is_image_name
 from .frame_store import FrameStore
@@ -46,7 +47,7 @@ def _input_bytes(path: Path) -> int:
 class _Selection:
     """What _select kept and why it stopped."""
 
-    frames: list[np.ndarray]
+    frames: EncodedFrames
     source_indices: list[int]
     times: list[float]
     last_index: int = -1  # last source frame seen
@@ -58,7 +59,7 @@ class _Selection:
 def _select(frames: Iterator[SourceFrame], caps: LoadCaps, size_wh: tuple[int, int],
             name: str) -> _Selection:
     """Keep the frames in range and stride, resized; stop at end or past max_frames."""
-    sel = _Selection([], [], [])
+    sel = _Selection(EncodedFrames(caps.quality), [], [])
     try:
         for raw in frames:
             sel.last_index = raw.index
@@ -125,8 +126,8 @@ def _target_size(width: int, height: int, max_side: int) -> tuple[float, tuple[i
 
 
 def _fit(img: np.ndarray, size_wh: tuple[int, int], name: str) -> np.ndarray:
-    """(H, W, 3) uint8 resized to size_wh with INTER_AREA (copy, contiguous)."""
+    """(H, W, 3) uint8 resized to size_wh with INTER_AREA (contiguous)."""
     check_side(img.shape[1], img.shape[0], name)
     if (img.shape[1], img.shape[0]) == size_wh:
-        return np.ascontiguousarray(img).copy()
+        return np.ascontiguousarray(img)
     return cv2.resize(np.ascontiguousarray(img), size_wh, interpolation=cv2.INTER_AREA)
