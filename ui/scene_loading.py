@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eoras_core.data import movi_layout
 from eoras_core.data.movi import DatasetError, MoviSplit
 from eoras_core.media import FrameStore, LoadCaps, VideoError, is_movi_scene, load_clip
 
@@ -34,12 +35,12 @@ class OpenedClip:
 def _movi_folder(path: Path, workdir: Path) -> Path:
     """A folder holding metadata.json and rgba_full_* frames (extracting a zip if needed)."""
     if path.is_dir():
-        if (path / "metadata.json").exists():
+        if (path / movi_layout.METADATA).exists():
             return path
-        inner = [p.parent for p in path.rglob("metadata.json")]
+        inner = [p.parent for p in path.rglob(movi_layout.METADATA)]
         if inner:
             return inner[0]
-        raise VideoError(f"{path.name}: no metadata.json found")
+        raise VideoError(f"{path.name}: no {movi_layout.METADATA} found")
     with zipfile.ZipFile(path) as zf:
         total = sum(i.file_size for i in zf.infolist())
         if total > MAX_UNZIPPED_BYTES:
@@ -82,7 +83,7 @@ def open_movi_scene(path: str | Path, caps: LoadCaps) -> OpenedClip:
                     boxes.setdefault(obj, {})[i] = (x0 * W, y0 * H, x1 * W, y1 * H)
         except DatasetError as exc:
             raise VideoError(str(exc)) from None
-    fps = float(meta.get("metadata", {}).get("frame_rate", 12.0)) / caps.stride
+    fps = movi_layout.frame_rate(meta) / caps.stride
     names = [str(inst.get("shape", inst.get("category", "object"))) for inst in meta["instances"]]
     gt = GroundTruth(amodal=amodal, visible_ids=ids, names=names)
     note = f"MOVi scene {folder.name}: {len(keep)} of {T} frames, {n_obj} objects with ground truth"

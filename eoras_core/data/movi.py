@@ -6,11 +6,8 @@ truth, and a malformed folder fails with a ``DatasetError`` naming the file inst
 KeyError deep inside a DataLoader worker. The writer produces the same layout so tests and
 synthetic data exercise the real reading path.
 
-Layout per video folder: rgba_full_{f:05d}.png, segmentation_full_{f:05d}.png (visible
-instance map, pixel == obj+1), segmentation_{obj}_{f:05d}.png (amodal mask, pixel ==
-obj+1), optional depth_full_{f:05d}.tiff, metadata.json. The split folder also holds
-instance_list.npy with "video-obj" strings. Boxes are Kubric (ymin, xmin, ymax, xmax) in
-[0, 1].
+The file names are in movi_layout.py. The split's instance_list.npy holds "video-obj"
+strings. Boxes are Kubric (ymin, xmin, ymax, xmax) in [0, 1].
 """
 from __future__ import annotations
 
@@ -22,6 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
+
+from . import movi_layout as layout
 
 __all__ = [
     "DatasetError",
@@ -159,10 +158,10 @@ class MoviSplit:
     @property
     def videos(self) -> list[str]:
         """Video folder names (those holding a metadata.json), sorted."""
-        return sorted(p.name for p in self.root.iterdir() if (p / "metadata.json").is_file())
+        return sorted(p.name for p in self.root.iterdir() if (p / layout.METADATA).is_file())
 
     def _load_tracks(self) -> list[tuple[str, int]]:
-        path = self.root / "instance_list.npy"
+        path = self.root / layout.INSTANCE_LIST
         if not path.is_file():  # fall back: every instance that is visible somewhere
             return [(v, i) for v in self.videos
                     for i, inst in enumerate(self.metadata(v)["instances"]) if inst["bbox_frames"]]
@@ -190,7 +189,7 @@ class MoviSplit:
         """Validated metadata.json of a video (cached)."""
         video = str(video)
         if video not in self._meta:
-            self._meta[video] = _read_metadata(self.video_dir(video) / "metadata.json")
+            self._meta[video] = _read_metadata(self.video_dir(video) / layout.METADATA)
         return self._meta[video]
 
     def _shape(self, video: str) -> tuple[int, int, int]:
@@ -200,7 +199,7 @@ class MoviSplit:
     def load_frame(self, video: str, f: int) -> np.ndarray:
         """(H, W, 3) uint8 RGB of frame f (alpha dropped)."""
         _, H, W = self._shape(video)
-        path = self.video_dir(video) / f"rgba_full_{f:05d}.png"
+        path = self.video_dir(video) / layout.rgba_name(f)
         if not path.is_file():
             raise DatasetError(f"missing file: {path}")
         try:
@@ -217,18 +216,18 @@ class MoviSplit:
         meta = self.metadata(video)
         T, _, _ = self._shape(video)
         frames = np.stack([self.load_frame(video, f) for f in range(T)])
-        K = _intrinsics(meta, self.video_dir(video) / "metadata.json")
+        K = _intrinsics(meta, self.video_dir(video) / layout.METADATA)
         return MoviVideo(name=str(video), frames=frames, K=K, metadata=meta)
 
     def load_visible_ids(self, video: str, f: int) -> np.ndarray:
         """(H, W) int64 visible instance map of frame f (0 background, obj+1 object)."""
         _, H, W = self._shape(video)
-        return _read_ids(self.video_dir(video) / f"segmentation_full_{f:05d}.png", (H, W))
+        return _read_ids(self.video_dir(video) / layout.visible_ids_name(f), (H, W))
 
     def load_depth(self, video: str) -> np.ndarray | None:
         """(T, H, W) float32 depth, or None when the video has no depth files."""
         T, H, W = self._shape(video)
-        paths = [self.video_dir(video) / f"depth_full_{f:05d}.tiff" for f in range(T)]
+        paths = [self.video_dir(video) / layout.depth_name(f) for f in range(T)]
         if not paths[0].is_file():
             return None
         out = np.stack([np.asarray(_read_image(p), dtype=np.float32).reshape(H, W) for p in paths])
@@ -237,7 +236,7 @@ class MoviSplit:
     def track(self, video: str, obj: int) -> MoviTrack:
         """Masks and boxes of object ``obj`` over its bbox_frames."""
         meta = self.metadata(video)
-        path = self.video_dir(video) / "metadata.json"
+        path = self.video_dir(video) / layout.METADATA
         instances = meta["instances"]
         if not 0 <= obj < len(instances):
             raise DatasetError(f"{path}: object {obj} not in instances (0..{len(instances) - 1})")
@@ -249,7 +248,7 @@ class MoviSplit:
         visible = np.zeros((len(frames), H, W), dtype=bool)
         folder = self.video_dir(video)
         for i, f in enumerate(frames):
-            amodal[i] = _read_ids(folder / f"segmentation_{obj}_{f:05d}.png", (H, W)) == obj + 1
+            amodal[i] = _read_ids(folder / layout.amodal_name(obj, int(f)), (H, W)) == obj + 1
             visible[i] = self.load_visible_ids(video, int(f)) == obj + 1
         return MoviTrack(video=str(video), obj=int(obj), frames=frames, boxes_kubric=boxes,
                          amodal=amodal, visible=visible)
@@ -319,13 +318,12 @@ def write_movi_video(folder: str | Path, frames: np.ndarray, visible_ids: np.nda
     for f in range(T):
         rgba = frames[f] if frames.shape[-1] == 4 else np.concatenate(
             [frames[f], np.full((H, W, 1), 255, np.uint8)], axis=-1)
-        Image.fromarray(np.ascontiguousarray(rgba)).save(folder / f"rgba_full_{f:05d}.png")
-        _save_ids(visible_ids[f], folder / f"segmentation_full_{f:05d}.png")
+        Image.fromarray(np.ascontiguousarray(rgba)).save(folder / layout.rgba_name(f))
+        _save_ids(visible_ids[f], folder / layout.visible_ids_name(f))
         for obj in range(n_obj):
-            _save_ids(np.where(amodal[obj][f] != 0, obj + 1, 0),
-                      folder / f"segmentation_{obj}_{f:05d}.png")
+            _save_ids(np.where(amodal[obj][f] != 0, obj + 1, 0), folder / layout.amodal_name(obj, f))
         if depth is not None:
-            Image.fromarray(np.asarray(depth[f], dtype=np.float32)).save(folder / f"depth_full_{f:05d}.tiff")
+            Image.fromarray(np.asarray(depth[f], dtype=np.float32)).save(folder / layout.depth_name(f))
 
     instances = []
     for obj, extra in enumerate(metas):
@@ -361,7 +359,7 @@ def write_movi_video(folder: str | Path, frames: np.ndarray, visible_ids: np.nda
         "instances": instances,
         **(extra_sections or {}),
     }
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
+    (folder / layout.METADATA).write_text(json.dumps(meta, indent=1))
     return folder
 
 
@@ -370,6 +368,6 @@ def write_instance_list(split_root: str | Path, entries: Sequence[tuple[str, int
     root = Path(split_root)
     root.mkdir(parents=True, exist_ok=True)
     names = [e if isinstance(e, str) else f"{e[0]}-{int(e[1])}" for e in entries]
-    path = root / "instance_list.npy"
+    path = root / layout.INSTANCE_LIST
     np.save(path, np.array(names, dtype=str))
     return path

@@ -12,19 +12,18 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..data import movi_layout
 from .caps import LoadCaps, check_side
 from .clip_info import ClipInfo, ClipKind, SourceFrame
 from .errors import VideoError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DEFAULT_FRAMES_FPS = 25.0  # image sequences carry no frame rate
-MOVI_DEFAULT_FPS = 12.0  # MOVi scenes are rendered at 12 fps unless metadata says otherwise
-_MOVI_FRAME = re.compile(r"rgba_full_(\d+)\.png$")
 
 
 def is_movi_scene(path: str | Path) -> bool:
@@ -32,10 +31,10 @@ def is_movi_scene(path: str | Path) -> bool:
     path = Path(path)
     try:
         if path.is_dir():
-            return (path / "metadata.json").is_file() and (path / "rgba_full_00000.png").is_file()
+            return movi_layout.is_scene_folder(path)
         if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
-                return _zip_movi_dir(z.namelist()) is not None
+                return movi_layout.scene_prefix(z.namelist()) is not None
     except OSError:
         return False
     return False
@@ -77,24 +76,6 @@ def _natural_key(name: str) -> list[int | str]:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
-def _zip_movi_dir(names: Sequence[str]) -> str | None:
-    """Directory prefix ('' or 'scene/') of a MOVi scene inside a zip, or None."""
-    present = set(names)
-    for n in names:
-        if n.endswith("metadata.json") and n.rsplit("/", 1)[-1] == "metadata.json":
-            prefix = n[: -len("metadata.json")]
-            if prefix + "rgba_full_00000.png" in present:
-                return prefix
-    return None
-
-
-def _movi_names(names: Iterable[str], prefix: str) -> list[str]:
-    """rgba_full_*.png names directly under prefix, in frame order."""
-    found = [(int(m.group(1)), n) for n in names if n.startswith(prefix)
-             and "/" not in n[len(prefix):] and (m := _MOVI_FRAME.match(n[len(prefix):]))]
-    return [n for _, n in sorted(found)]
-
-
 @dataclass
 class _ImageSource:
     """Frame names of a zip or folder and the rate to play them at."""
@@ -108,17 +89,17 @@ def _list_images(path: Path) -> _ImageSource:
     if path.is_dir():
         names = [p.name for p in path.iterdir() if p.is_file()]
         if is_movi_scene(path):
-            return _ImageSource("movi", _movi_names(names, ""),
-                                _movi_fps(path / "metadata.json", None))
+            return _ImageSource("movi", movi_layout.rgba_names(names),
+                                _movi_fps(lambda: (path / movi_layout.METADATA).read_bytes()))
         return _ImageSource("frames", sorted(filter(is_image_name, names), key=_natural_key),
                             DEFAULT_FRAMES_FPS)
     with _open_zip(path) as z:
         names = [i.filename for i in z.infolist()
                  if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
-        prefix = _zip_movi_dir(names)
+        prefix = movi_layout.scene_prefix(names)
         if prefix is not None:
-            return _ImageSource("movi", _movi_names(names, prefix),
-                                _movi_fps(None, z.read(prefix + "metadata.json")))
+            return _ImageSource("movi", movi_layout.rgba_names(names, prefix),
+                                _movi_fps(lambda: z.read(prefix + movi_layout.METADATA)))
         return _ImageSource("frames", sorted(filter(is_image_name, names), key=_natural_key),
                             DEFAULT_FRAMES_FPS)
 
@@ -130,14 +111,13 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise VideoError(f"{path.name} is not a valid zip archive ({e})") from e
 
 
-def _movi_fps(meta_path: Path | None, meta_bytes: bytes | None) -> float:
-    """frame_rate from a MOVi metadata.json, or the MOVi default when absent/unreadable."""
+def _movi_fps(read: Callable[[], bytes]) -> float:
+    """The scene's frame rate; the MOVi default when metadata.json is unreadable."""
     try:
-        raw = meta_bytes if meta_bytes is not None else meta_path.read_bytes()
-        rate = float(json.loads(raw).get("metadata", {}).get("frame_rate", MOVI_DEFAULT_FPS))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return MOVI_DEFAULT_FPS
-    return rate if 0 < rate < 1000 else MOVI_DEFAULT_FPS
+        meta = json.loads(read())
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return movi_layout.DEFAULT_FPS
+    return movi_layout.frame_rate(meta)
 
 
 class _ImageReader:
