@@ -22,11 +22,18 @@ KITTI_WIDTH = 1242
 
 
 def kubric_K(H: int, W: int, focal_mm: float = MOVI_FOCAL_MM, sensor_mm: float = MOVI_SENSOR_MM) -> np.ndarray:
-    """(3,3) Kubric-normalised K; the sensor height follows the frame's aspect ratio."""
+    """(3,3) float64 Kubric-normalised K; the sensor height follows the frame's aspect ratio.
+
+    The one builder of this matrix: the renderer, the dataset fixtures and the default
+    camera all use it, so they cannot drift apart.
+    """
     sensor_h = sensor_mm * H / W
-    return np.array(
-        [[focal_mm / sensor_mm, 0.0, -0.5], [0.0, -focal_mm / sensor_h, -0.5], [0.0, 0.0, -1.0]], dtype=np.float32
-    )
+    return np.array([[focal_mm / sensor_mm, 0.0, -0.5], [0.0, -focal_mm / sensor_h, -0.5], [0.0, 0.0, -1.0]])
+
+
+def horizontal_fov(focal_mm: float = MOVI_FOCAL_MM, sensor_mm: float = MOVI_SENSOR_MM) -> float:
+    """Horizontal field of view in radians (Kubric's camera.field_of_view)."""
+    return 2.0 * math.atan(sensor_mm / (2.0 * focal_mm))
 
 
 def pixel_K(H: int, W: int, fx: float | None = None) -> np.ndarray:
@@ -42,7 +49,7 @@ def focal_from_fov(fov_deg: float, sensor_mm: float = MOVI_SENSOR_MM) -> float:
 def default_intrinsics(
     convention: str, H: int, W: int, T: int, focal_mm: float | None = None, fov_deg: float | None = None
 ) -> np.ndarray:
-    """(T,3,3) K for a clip without calibration, in the convention the model expects."""
+    """(T,3,3) float32 K for a clip without calibration, in the convention the model expects."""
     if convention == "kubric":
         f = focal_mm if focal_mm is not None else (focal_from_fov(fov_deg) if fov_deg is not None else MOVI_FOCAL_MM)
         K = kubric_K(H, W, f)
@@ -55,4 +62,4 @@ def default_intrinsics(
         K = pixel_K(H, W, fx)
     else:
         raise ValueError(f"unknown intrinsics convention {convention!r}; use 'kubric' or 'pixel'")
-    return np.broadcast_to(K, (T, 3, 3)).copy()
+    return np.broadcast_to(K, (T, 3, 3)).astype(np.float32)

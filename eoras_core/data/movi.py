@@ -12,7 +12,6 @@ strings. Boxes are Kubric (ymin, xmin, ymax, xmax) in [0, 1].
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from ..intrinsics import MOVI_FOCAL_MM, MOVI_SENSOR_MM, horizontal_fov
 from . import movi_layout as layout
 
 __all__ = [
@@ -31,9 +31,6 @@ __all__ = [
     "write_instance_list",
     "kubric_boxes_from_ids",
 ]
-
-FOCAL_LENGTH_MM = 35.0
-SENSOR_WIDTH_MM = 32.0
 
 
 class DatasetError(ValueError):
@@ -342,9 +339,9 @@ def write_movi_video(folder: str | Path, frames: np.ndarray, visible_ids: np.nda
     cam: dict[str, Any] = {
         "K": K.tolist(),
         "R": np.repeat(np.eye(3)[None], T, axis=0).tolist(),
-        "focal_length": FOCAL_LENGTH_MM,
-        "sensor_width": SENSOR_WIDTH_MM,
-        "field_of_view": 2.0 * math.atan(SENSOR_WIDTH_MM / (2.0 * FOCAL_LENGTH_MM)),
+        "focal_length": MOVI_FOCAL_MM,
+        "sensor_width": MOVI_SENSOR_MM,
+        "field_of_view": horizontal_fov(),
         "positions": np.zeros((T, 3)).tolist(),
         "quaternions": np.tile([1.0, 0.0, 0.0, 0.0], (T, 1)).tolist(),
     }

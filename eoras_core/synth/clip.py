@@ -13,7 +13,8 @@ import numpy as np
 
 from .geometry import quat_from_matrix
 from .primitives import KINDS, local_extent
-from .raycast import BACKGROUND_DEPTH, camera_rays, kubric_intrinsics, render_frame
+from ..intrinsics import kubric_K
+from .raycast import BACKGROUND_DEPTH, camera_rays, render_frame
 from .scene import SceneConfig, sample_scene
 
 __all__ = ["Clip", "render_clip", "kubric_boxes", "GENERATOR"]
@@ -104,7 +105,7 @@ def render_clip(seed: int, frames: int = 24, size: int | tuple[int, int] = 256, 
     rng = np.random.default_rng(seed)
     scene = sample_scene(rng, cfg)
     T, N = cfg.num_frames, len(scene.objects)
-    K = kubric_intrinsics(H, W, cfg.focal_length, cfg.sensor_width)
+    K = kubric_K(H, W, cfg.focal_length, cfg.sensor_width)
     rays = camera_rays(H, W, K)
     rgb = np.empty((T, H, W, 3), np.uint8)
     ids = np.empty((T, H, W), np.int32)

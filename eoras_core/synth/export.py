@@ -6,13 +6,13 @@ data goes through exactly the path that real MOVi data is read back through.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..data.movi import write_movi_video
+from ..intrinsics import horizontal_fov
 from .clip import GENERATOR, Clip
 from .raycast import BACKGROUND_DEPTH
 
@@ -42,7 +42,7 @@ def write_clip(clip: Clip, folder: str | Path, extra_metadata: dict[str, Any] | 
         "R": clip.cam_R, "positions": clip.cam_positions, "quaternions": clip.cam_quaternions,
         "focal_length": cfg.focal_length, "sensor_width": cfg.sensor_width,
         "sensor_height": cfg.sensor_width * cfg.height / cfg.width,
-        "field_of_view": 2.0 * math.atan(cfg.sensor_width / (2.0 * cfg.focal_length)),
+        "field_of_view": horizontal_fov(cfg.focal_length, cfg.sensor_width),
     }
     finite = clip.depth[clip.depth < BACKGROUND_DEPTH]
     depth_range = [float(finite.min()), float(finite.max())] if finite.size else [0.0, 0.0]

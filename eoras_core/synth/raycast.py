@@ -19,7 +19,7 @@ import numpy as np
 from .primitives import intersect, local_normal
 from .scene import Scene
 
-__all__ = ["BACKGROUND_DEPTH", "camera_rays", "kubric_intrinsics", "render_frame"]
+__all__ = ["BACKGROUND_DEPTH", "camera_rays", "render_frame"]
 
 BACKGROUND_DEPTH = 1000.0     # depth written for sky pixels (finite, so means stay finite)
 GROUND_FAR = 150.0            # the ground is cut at this ray distance (horizon haze beyond)
@@ -34,14 +34,6 @@ _MATERIALS = {"rubber": (1.0, 0.25, 12.0, 0.0), "metal": (0.45, 1.0, 70.0, 0.45)
 def _gamma_lut() -> np.ndarray:
     """(4096,) uint8 table from linear intensity to display (gamma 2.2) values."""
     return np.round(255.0 * np.linspace(0.0, 1.0, 4096) ** (1.0 / 2.2)).astype(np.uint8)
-
-
-def kubric_intrinsics(height: int, width: int, focal_length: float, sensor_width: float) -> np.ndarray:
-    """Kubric's normalised K (3, 3): image coordinates in [0, 1], camera looking down -z."""
-    sensor_height = sensor_width * height / width
-    return np.array([[focal_length / sensor_width, 0.0, -0.5],
-                     [0.0, -focal_length / sensor_height, -0.5],
-                     [0.0, 0.0, -1.0]])
 
 
 def camera_rays(height: int, width: int, K: np.ndarray) -> np.ndarray:

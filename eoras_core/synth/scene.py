@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..intrinsics import MOVI_FOCAL_MM, MOVI_SENSOR_MM
 from .geometry import look_at, random_rotation, rotation_about
 from .primitives import KINDS, bounding_radius, support
 
@@ -36,8 +37,8 @@ class SceneConfig:
     camera_orbit_deg: float = 15.0                       # max azimuth change over the clip
     camera_dolly: float = 0.1                            # max relative radius change
     camera_tilt_deg: float = 5.0                         # max elevation change
-    focal_length: float = 35.0                           # mm
-    sensor_width: float = 32.0                           # mm
+    focal_length: float = MOVI_FOCAL_MM                  # mm
+    sensor_width: float = MOVI_SENSOR_MM                 # mm
     fly_prob: float = 0.3                                # object hovers and tumbles
     occlusion_prob: float = 0.6                          # placed along the view line of another
     cross_prob: float = 0.2                              # fast object crossing the image border
