@@ -9,10 +9,12 @@ that object's changed frames; the slot recurrence always runs over the whole tra
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -25,6 +27,16 @@ from .tracks import TrackInput, as_track, to_kubric
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
+_anonymous = itertools.count()
+
+
+def default_cache_bytes() -> int:
+    """Encoder-cache budget sized to the machine: 1/16 of its memory, between 256 MB and 4 GB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        total = 8 << 30
+    return int(min(4 << 30, max(256 << 20, total // 16)))
 
 
 @dataclass
@@ -153,7 +165,7 @@ class EorasPredictor:
 
     def __init__(
         self, model: EoRaS, amp: bool | None = None, cuda_graphs: bool | None = None,
-        batch_frames: int = 64, cache_frames: int = 4096, fused: bool | None = None,
+        batch_frames: int = 64, cache_bytes: int | None = None, fused: bool | None = None,
     ) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
@@ -167,10 +179,14 @@ class EorasPredictor:
         self.batch_frames = batch_frames
         if cuda:
             model.chunk = max(model.chunk, 512)  # large batches pay on a GPU, not on CPU caches
-        self.cache_frames = cache_frames
+        # Encoded frames of every video this predictor has seen, least recently used first,
+        # keyed by (video key, frame, crop window) and bounded in bytes.
+        self.cache_bytes = default_cache_bytes() if cache_bytes is None else int(cache_bytes)
         self._frames: Sequence[np.ndarray] | None = None
         self._K: np.ndarray | None = None
+        self._video: Hashable = None
         self._cache: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        self._held = 0
         self._graphs: dict[tuple, object] = {}
 
     @property
@@ -180,12 +196,15 @@ class EorasPredictor:
     # -- video ----------------------------------------------------------------------
     def set_video(
         self, frames: Sequence[np.ndarray] | np.ndarray, K: np.ndarray | None = None,
-        focal_mm: float | None = None, fov_deg: float | None = None,
+        focal_mm: float | None = None, fov_deg: float | None = None, key: Hashable | None = None,
     ) -> None:
         """frames: (T,H,W,3) uint8 array or any sequence of (H,W,3) uint8 frames (lazy stores work).
 
         K: (3,3) or (T,3,3) in the model's convention (config.intrinsics); None uses the
         documented default camera, adjustable with focal_mm / fov_deg.
+        key: names the video in the shared encoder cache, so one predictor can serve several
+        clips in turn and keep each one's encoded frames; None starts an anonymous video
+        and drops the previous anonymous one's entries.
         """
         T = len(frames)
         if T == 0:
@@ -201,8 +220,20 @@ class EorasPredictor:
             K = np.broadcast_to(K, (T, 3, 3)).copy()
         if K.shape != (T, 3, 3):
             raise ValueError(f"K must be (3,3) or ({T},3,3), got {K.shape}")
-        self._frames, self._K, self.frame_size = frames, K, (H, W)
-        self._cache.clear()
+        if key is None:
+            if isinstance(self._video, tuple) and self._video[:1] == ("anonymous",):
+                self.forget(self._video)
+            key = ("anonymous", next(_anonymous))
+        self._frames, self._K, self.frame_size, self._video = frames, K, (H, W), key
+
+    def forget(self, key: Hashable) -> None:
+        """Drop a video's encoded frames from the cache (its session closed)."""
+        for k in [k for k in self._cache if k[0] == key]:
+            self._held -= _nbytes(self._cache.pop(k))
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._held
 
     @property
     def intrinsics(self) -> np.ndarray | None:
@@ -221,24 +252,28 @@ class EorasPredictor:
         return contextlib.nullcontext()
 
     def _encode_missing(self, keys: list[tuple], progress: Progress | None) -> None:
+        keys = [(self._video, *k) for k in keys]
         todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
         for start in range(0, len(todo), self.batch_frames):
             batch = todo[start : start + self.batch_frames]
-            crops = np.stack([crop_patch(np.asarray(self._frames[f]), pos, self.config.crop_size) for f, pos in batch])
+            crops = np.stack([crop_patch(np.asarray(self._frames[f]), pos, self.config.crop_size) for _, f, pos in batch])
             x = torch.from_numpy(crops).permute(0, 3, 1, 2).to(self.device, non_blocking=True)
-            k = torch.from_numpy(self._K[[f for f, _ in batch]]).to(self.device)
+            k = torch.from_numpy(self._K[[f for _, f, _ in batch]]).to(self.device)
             with torch.inference_mode(), self._autocast():
                 p3, bev = self._stages.encode_frames(x, k)
             for key, a, b in zip(batch, p3, bev):
-                self._cache[key] = (a, b)
+                # Clones, so an entry does not pin the whole batch's storage.
+                entry = (a.clone(), b.clone())
+                self._cache[key] = entry
+                self._held += _nbytes(entry)
             if progress:
                 progress((start + len(batch)) / max(1, len(todo)) * 0.7, f"encoded {start + len(batch)}/{len(todo)} frames")
         for key in keys:
             self._cache.move_to_end(key)
 
     def _trim_cache(self) -> None:
-        while len(self._cache) > self.cache_frames:
-            self._cache.popitem(last=False)
+        while self._held > self.cache_bytes and self._cache:
+            self._held -= _nbytes(self._cache.popitem(last=False)[1])
 
     def _recurrence(self, b: int, t: int, intermediates: bool) -> Callable | None:
         if not self.cuda_graphs:
@@ -318,7 +353,7 @@ class EorasPredictor:
         feats = []
         for obj_id in ids:
             frames, _, pos = plans[obj_id]
-            pairs = [self._cache[(int(f), tuple(int(v) for v in p))] for f, p in zip(frames, pos)]
+            pairs = [self._cache[(self._video, int(f), tuple(int(v) for v in p))] for f, p in zip(frames, pos)]
             feats.append((torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])))
         p3 = torch.stack([a for a, _ in feats])
         bev = torch.stack([b for _, b in feats])
@@ -327,6 +362,10 @@ class EorasPredictor:
             out = self.model.forward_features(
                 p3, bev, intermediates, self._recurrence(b, t, intermediates), self._stages.decode_masks
             )
+        return self._to_results(out, ids, plans, intermediates, self.frame_size)
+
+    def _to_results(self, out: dict[str, torch.Tensor], ids: list[int], plans: dict, intermediates: bool,
+                    frame_size: tuple[int, int]) -> dict[int, TrackResult]:
         host = {k: v.float().cpu().numpy() for k, v in out.items() if not k.endswith("logits")}
         results = {}
         for j, obj_id in enumerate(ids):
@@ -339,7 +378,33 @@ class EorasPredictor:
                     attn_feature_slot=host["attn_feature_slot"][:, j],
                 )
             results[obj_id] = TrackResult(
-                obj_id, self.frame_size, frames, boxes, pos,
+                obj_id, frame_size, frames, boxes, pos,
                 host["full_mask"][j, :, 0], host["vis_mask"][j, :, 0], **extra,
             )
         return results
+
+    def predict_frame(self, image: np.ndarray, box: Sequence[float], frame_index: int = 0,
+                      K: np.ndarray | None = None, obj_id: int = 0, intermediates: bool = True) -> TrackResult:
+        """One object on one frame, for instant previews: image (H,W,3) uint8, box pixel xyxy.
+
+        Stateless (no set_video, no cache), so it may run while another thread is inside
+        predict(). K (3,3) in the model's convention; None uses the default camera.
+        """
+        H, W = image.shape[:2]
+        track = as_track({0: box}, 1, H, W)
+        if np.isnan(track[0, 0]):
+            raise ValueError(f"box {tuple(box)} has no area inside the {W}x{H} frame")
+        if K is None:
+            K = default_intrinsics(self.config.intrinsics, H, W, 1)[0]
+        pos = crop_positions(to_kubric(track, H, W), H, W)
+        crop = crop_patch(np.asarray(image), pos[0], self.config.crop_size)
+        x = torch.from_numpy(crop).permute(2, 0, 1)[None].to(self.device)
+        k = torch.from_numpy(np.asarray(K, np.float32).reshape(1, 3, 3)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            p3, bev = self._stages.encode_frames(x, k)
+            out = self.model.forward_features(p3[None], bev[None], intermediates, None, self._stages.decode_masks)
+        plans = {obj_id: (np.array([frame_index]), track, pos)}
+        return self._to_results(out, [obj_id], plans, intermediates, (H, W))[obj_id]
+
+def _nbytes(entry: tuple[torch.Tensor, torch.Tensor]) -> int:
+    return sum(t.element_size() * t.nelement() for t in entry)

@@ -1,18 +1,24 @@
 """What the studio does, as functions of a Session: no Gradio here, so tests call them directly.
 
-Panels are thin adapters: they fetch the session, call one of these, and format outputs.
+Each action changes the session and returns a message for the status line, or raises
+UserError with what to do instead. Model work is split in three steps (plan under the
+session lock, run without it, apply under it), so scrubbing stays live during a long run.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from eoras_core.engine import TrackResult
+from eoras_core.shared_predictor import SharedPredictor, VideoRef
 from eoras_core.tracks import as_track
 
 from .objects import box_of_mask, clip_box, recentre_on_mask
+from .queries import box_on, object_masks, selected_object
 from .scene_loading import OpenedClip
-from .session import Session
+from .session import Preview, Session
 
 Progress = Callable[[float, str], None]
 
@@ -23,21 +29,30 @@ class UserError(ValueError):
 
 def require_clip(s: Session) -> None:
     if s.clip is None:
-        raise UserError("Load a clip first (step 1): upload a video or open a demo clip.")
+        raise UserError("Load a clip first: open a demo clip or upload a video.")
 
 
-def open_clip(s: Session, opened: OpenedClip) -> str:
+def require_selected(s: Session):
+    obj = selected_object(s)
+    if obj is None:
+        raise UserError("Select an object first (or draw a box to make one).")
+    return obj
+
+
+def open_clip(s: Session, opened: OpenedClip, engine: SharedPredictor | None) -> str:
     """Replace the session's clip; ground-truth objects become labelled objects."""
-    s.reset_clip(opened.frames, opened.name, opened.fps, opened.K, opened.gt)
+    model_K = None
+    if engine is not None:
+        model_K = engine.intrinsics(VideoRef(None, opened.frames, opened.K))
+    s.reset_clip(opened.frames, opened.name, opened.fps, opened.K, opened.gt, model_K)
     if opened.gt is not None:
         for index, frames in sorted(opened.boxes.items()):
             if not frames:
                 continue
-            name = f"{opened.gt.names[index]} {index}"
             # Exact ground-truth boxes on the frames where the object is visible; no keyframes,
             # so nothing is interpolated into frames where it is out of view.
-            s.add_object(name=name, category=opened.gt.names[index], from_ground_truth=True, gt_index=index,
-                         track_after_last=False, given=dict(frames))
+            s.add_object(name=f"{opened.gt.names[index]} {index}", category=opened.gt.names[index],
+                         from_ground_truth=True, gt_index=index, track_after_last=False, given=dict(frames))
         s.selected = next(iter(s.objects), None)
     return opened.note
 
@@ -45,112 +60,238 @@ def open_clip(s: Session, opened: OpenedClip) -> str:
 def click(s: Session, frame: int, x: float, y: float, mode: str) -> str:
     """Two clicks make a box: the first is remembered, the second completes it.
 
-    mode 'new': the box starts a new object; 'edit': it becomes the selected object's
-    keyframe on this frame.
+    x, y are frame pixels (already clamped to the frame by the caller).
     """
     require_clip(s)
     if s.pending is None:
-        s.pending = (int(x), int(y))
+        s.pending = (float(x), float(y))
+        s.changed()
         return "First corner set. Click the opposite corner to finish the box (Esc cancels)."
     x0, y0 = s.pending
     s.pending = None
-    H, W = s.size
-    box = clip_box((x0, y0, x, y), H, W)
-    if box is None:
-        return "That box is too small or outside the frame; click two opposite corners."
-    if mode == "edit" and s.selected in s.objects:
-        s.objects[s.selected].keyframes[frame] = box
-        return f"Keyframe set for {s.objects[s.selected].name} on frame {frame}."
-    obj = s.add_object()
-    obj.keyframes[frame] = box
-    return f"Added {obj.name} with a keyframe on frame {frame}. Add more keyframes or press Segment."
+    return draw_box(s, frame, (x0, y0, x, y), mode)
 
 
-def cancel_pending(s: Session) -> None:
+def draw_box(s: Session, frame: int, box: tuple[float, float, float, float], mode: str) -> str:
+    """A finished box: a new object (mode 'new') or the selected object's keyframe ('edit')."""
+    require_clip(s)
     s.pending = None
+    H, W = s.size
+    clipped = clip_box(box, H, W)
+    if clipped is None:
+        s.changed()
+        raise UserError("That box is too small; click two opposite corners of the object.")
+    if mode == "edit" and s.selected in s.objects:
+        obj = s.objects[s.selected]
+        obj.keyframes[frame] = clipped
+        s.boxes_changed(obj.obj_id)
+        return f"Keyframe set for {obj.name} on frame {frame}."
+    obj = s.add_object()
+    obj.keyframes[frame] = clipped
+    s.boxes_changed(obj.obj_id)
+    return f"Added {obj.name} on frame {frame}. Add keyframes on other frames, or press Segment."
+
+
+def cancel_pending(s: Session) -> str:
+    s.pending = None
+    s.changed()
+    return "Box cancelled."
+
+
+def select(s: Session, obj_id: int | None) -> str:
+    if obj_id is None or int(obj_id) not in s.objects:
+        raise UserError("That object no longer exists.")
+    s.selected = int(obj_id)
+    s.changed()
+    return f"Selected {s.objects[s.selected].name}."
+
+
+def save_details(s: Session, name: str, category: str, colour: str, track_after: bool) -> str:
+    obj = require_selected(s)
+    obj.name = (name or obj.name).strip()[:60] or obj.name
+    obj.category = (category or "object").strip()[:60] or "object"
+    if colour and colour.startswith("#") and len(colour) == 7:
+        try:
+            obj.colour = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        except ValueError:
+            raise UserError(f"Colour {colour!r} is not a #rrggbb colour.") from None
+    if obj.track_after_last != bool(track_after):
+        obj.track_after_last = bool(track_after)
+        s.boxes_changed(obj.obj_id)
+    s.changed()
+    return f"Saved {obj.name}."
 
 
 def delete_keyframe(s: Session, frame: int) -> str:
-    obj = s.objects.get(s.selected) if s.selected is not None else None
-    if obj is None:
-        raise UserError("Select an object first.")
+    require_clip(s)
+    obj = require_selected(s)
     if frame not in obj.keyframes:
-        raise UserError(f"{obj.name} has no keyframe on frame {frame}.")
+        raise UserError(f"{obj.name} has no keyframe on frame {frame}; ◆ marks its keyframes on the timeline.")
     del obj.keyframes[frame]
+    s.boxes_changed(obj.obj_id)
     return f"Deleted the keyframe of {obj.name} on frame {frame}."
+
+
+def delete_selected(s: Session) -> str:
+    obj = require_selected(s)
+    s.delete_object(obj.obj_id)
+    return f"Deleted {obj.name}."
+
+
+def keyframe_target(s: Session, frame: int, direction: int) -> int:
+    """The selected object's next (direction +1) or previous (-1) keyframe from `frame`."""
+    obj = require_selected(s)
+    keys = sorted(k for k in obj.keyframes if (k > frame if direction > 0 else k < frame))
+    if not keys:
+        where = "after" if direction > 0 else "before"
+        raise UserError(f"{obj.name} has no keyframe {where} frame {frame}.")
+    return keys[0] if direction > 0 else keys[-1]
 
 
 def recentre(s: Session, frame: int) -> str:
     """Snap this frame's box of the selected object to its visible mask (an edit wins over the model)."""
-    obj = s.objects.get(s.selected) if s.selected is not None else None
-    if obj is None:
-        raise UserError("Select an object first.")
-    res = s.results.get(obj.obj_id)
-    if res is None or res.index(frame) is None:
-        raise UserError(f"Segment {obj.name} first; re-centring uses its visible mask on this frame.")
-    track, _ = s.track_of(obj.obj_id)
+    require_clip(s)
+    obj = require_selected(s)
     vis = object_masks(s, obj.obj_id, frame)[0]
+    box = box_on(s, obj.obj_id, frame)
+    if vis is None or box is None:
+        raise UserError(f"Segment {obj.name} first; re-centring uses its visible mask on this frame.")
     if box_of_mask(vis) is None:
         raise UserError("The model sees nothing of this object here; draw the box instead.")
-    obj.keyframes[frame] = recentre_on_mask(tuple(track[frame]), vis)
+    obj.keyframes[frame] = recentre_on_mask(box, vis)
+    s.boxes_changed(obj.obj_id)
     return f"Re-centred {obj.name} on its visible mask at frame {frame}; press Segment to update."
 
 
-def segment(s: Session, progress: Progress | None = None, runner: Callable | None = None) -> str:
-    """Run every changed object through the model in one batch; unchanged ones keep results.
+@dataclass(frozen=True)
+class PreviewJob:
+    obj_id: int
+    frame: int
+    box: tuple[float, float, float, float]
+    signature: str
+    video: VideoRef
 
-    runner(frames, K, tracks) -> results replaces the session's cached predictor where the
-    model must run in another process (ZeroGPU Spaces): it gets arguments in, results out.
-    """
+
+def plan_preview(s: Session, frame: int) -> PreviewJob | None:
+    """The selected object's box on this frame, if it was just drawn and has no fresh output."""
+    obj = selected_object(s)
+    if s.clip is None or obj is None or frame not in obj.keyframes:
+        return None
+    if s.result_sig.get(obj.obj_id) == obj.signature():
+        return None
+    done = s.previews.get(obj.obj_id)
+    if done is not None and done.frame == frame and done.signature == obj.signature():
+        return None
+    return PreviewJob(obj.obj_id, frame, obj.keyframes[frame], obj.signature(), s.video)
+
+
+def apply_preview(s: Session, job: PreviewJob, result: TrackResult) -> None:
+    """Keep the preview unless the clip or the box changed meanwhile."""
+    obj = s.objects.get(job.obj_id)
+    if obj is None or s.clip_key != job.video.key or obj.keyframes.get(job.frame) != job.box:
+        return
+    s.previews[job.obj_id] = Preview(job.frame, job.signature, result)
+    s.changed()
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """Everything a clip run needs, copied out of the session so the run holds no lock."""
+
+    video: VideoRef
+    tracks: dict[int, np.ndarray]      # obj_id -> (T,4) pixel xyxy, NaN rows
+    signatures: dict[int, str]
+    unchanged: int
+
+
+def plan_segment(s: Session) -> SegmentJob | str:
+    """The objects to run (those whose boxes changed), or a message when nothing is stale."""
     require_clip(s)
-    if s.predictor is None:
-        raise UserError("No model is loaded.")
     if not s.objects:
-        raise UserError("Add an object first (step 2): click two corners of its box on the frame.")
+        raise UserError("Add an object first: click two opposite corners of its box on the frame.")
+    s.update_flow()
     stale = s.stale_objects()
     if not stale:
         return "All objects are up to date."
     H, W = s.size
-    tracks = {}
-    for obj_id in stale:
-        track, _ = s.track_of(obj_id)
-        tracks[obj_id] = as_track(track, s.num_frames, H, W)
-    if runner is not None:
-        results = runner(s.clip, s.K, tracks)
-    else:
-        results = s.predictor.predict(tracks, progress=progress)
+    tracks = {i: as_track(s.track_of(i)[0], s.num_frames, H, W) for i in stale}
+    empty = [s.objects[i].name for i, t in tracks.items() if np.isnan(t[:, 0]).all()]
+    if len(empty) == len(tracks):
+        raise UserError(f"{', '.join(empty)} has no box on any frame; draw one.")
+    return SegmentJob(s.video, tracks, {i: s.objects[i].signature() for i in stale}, len(s.objects) - len(stale))
+
+
+def chunks(job: SegmentJob, max_object_frames: int = 256) -> list[list[int]]:
+    """Split a run into groups of objects of at most ~max_object_frames boxes each."""
+    groups: list[list[int]] = []
+    size = 0
+    for obj_id, track in job.tracks.items():
+        n = int((~np.isnan(track[:, 0])).sum())
+        if groups and size + n <= max_object_frames:
+            groups[-1].append(obj_id)
+            size += n
+        else:
+            groups.append([obj_id])
+            size = n
+    return groups
+
+
+def apply_results(s: Session, job: SegmentJob, results: dict[int, TrackResult]) -> int:
+    """Store results whose object and clip are unchanged since planning; returns how many."""
+    if s.clip_key != job.video.key:
+        return 0
+    kept = 0
     for obj_id, res in results.items():
+        obj = s.objects.get(obj_id)
+        if obj is None or obj.signature() != job.signatures[obj_id]:
+            continue
         s.results[obj_id] = res
-        s.result_sig[obj_id] = s.objects[obj_id].signature()
+        s.result_sig[obj_id] = job.signatures[obj_id]
+        s.previews.pop(obj_id, None)
+        kept += 1
+    s.changed()
+    return kept
+
+
+def run_segment(job: SegmentJob, engine: SharedPredictor | None, progress: Progress | None = None,
+                runner: Callable | None = None,
+                on_chunk: Callable[[dict[int, TrackResult]], None] | None = None) -> dict[int, TrackResult]:
+    """Run a planned job chunk by chunk (no session lock held); on_chunk stores each chunk."""
+    if engine is None and runner is None:
+        raise UserError("No model is loaded.")
+    groups = chunks(job)
+    total = sum(len(g) for g in groups)
+    done: dict[int, TrackResult] = {}
+    for group in groups:
+        tracks = {i: job.tracks[i] for i in group}
+        base = len(done) / total
+
+        def step(frac: float, text: str, base: float = base, n: int = len(group)) -> None:
+            if progress:
+                progress(base + frac * n / total, text)
+
+        if runner is not None:
+            out = runner(np.asarray(job.video.frames), job.video.K, tracks)
+        else:
+            out = engine.predict(job.video, tracks, progress=step)
+        done.update(out)
+        if on_chunk:
+            on_chunk(out)
+    return done
+
+
+def segment_message(job: SegmentJob, results: dict[int, TrackResult], kept: int) -> str:
     frames = sum(len(r.frames) for r in results.values())
-    return f"Segmented {len(stale)} object(s), {frames} object-frames; {len(s.objects) - len(stale)} unchanged."
+    note = f"Segmented {len(results)} object(s), {frames} object-frames; {job.unchanged} unchanged."
+    if kept < len(results):
+        note += f" {len(results) - kept} changed during the run: press Segment again."
+    return note
 
 
-def object_masks(s: Session, obj_id: int, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Effective (visible, amodal) masks: a human edit wins over the model's output."""
-    res = s.results.get(obj_id)
-    vis = s.edits.current(obj_id, frame, "visible")
-    amo = s.edits.current(obj_id, frame, "amodal")
-    if res is not None and res.index(frame) is not None:
-        vis = res.visible_mask(frame) if vis is None else vis
-        amo = res.amodal_mask(frame) if amo is None else amo
-    return vis, amo
-
-
-def occlusion_rates(s: Session, obj_id: int) -> np.ndarray:
-    """(T,) 1 - visible/amodal area per frame; NaN where the object has no result (cached per result)."""
-    rates = np.full(s.num_frames, np.nan)
-    res = s.results.get(obj_id)
-    if res is None:
-        return rates
-    key = f"{s.result_sig.get(obj_id)}:{len(s.edits)}"
-    cached = s.rates.get(obj_id)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    for f in res.frames:
-        vis, amo = object_masks(s, obj_id, int(f))
-        area = amo.sum()
-        if area:
-            rates[int(f)] = 1.0 - (vis & amo).sum() / area
-    s.rates[obj_id] = (key, rates)
-    return rates
+def segment(s: Session, engine: SharedPredictor | None, progress: Progress | None = None) -> str:
+    """Plan, run and apply in one call (tests and scripts; the studio interleaves the lock)."""
+    job = plan_segment(s)
+    if isinstance(job, str):
+        return job
+    results = run_segment(job, engine, progress)
+    return segment_message(job, results, apply_results(s, job, results))

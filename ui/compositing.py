@@ -221,17 +221,53 @@ def _text_colour(c: Colour) -> Colour:
     return (0, 0, 0) if 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] > 140 else (255, 255, 255)
 
 
-def _label(out: np.ndarray, text: str, anchor: tuple[int, int], colour: Colour, t: int) -> None:
-    """Name tag: filled colour box just above anchor (or below it at the top edge)."""
+MAX_LABEL_CHARS = 18
+
+
+def short_name(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """Long names are cut (with '..') so a tag stays near its object."""
+    return text if len(text) <= limit else text[: limit - 2].rstrip() + ".."
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_label(size: tuple[int, int], box: tuple[int, int, int, int], anchor: Box,
+                taken: list[tuple[int, int, int, int]]) -> tuple[int, int]:
+    """Top-left corner for a (w,h) tag near anchor (x0,y0,x1,y1) that overlaps no taken tag.
+
+    Tries above and below each corner of the anchor, then steps further away; falls back
+    to the first candidate when the frame is too crowded.
+    """
+    w, h = size
+    W, H = box[2], box[3]
+    x0, y0, x1, y1 = (int(round(v)) for v in anchor)
+    firsts = [(x0, y0 - h), (x0, y0), (x1 - w, y0 - h), (x0, y1), (x1 - w, y1), (x1 - w, y0)]
+    step = [(0, -h), (0, h), (0, -h), (0, h), (0, h), (0, h)]
+    fallback = None
+    for ring in range(0, 8):
+        for (cx, cy), (dx, dy) in zip(firsts, step):
+            x = int(np.clip(cx + dx * ring, 0, max(W - w, 0)))
+            y = int(np.clip(cy + dy * ring, 0, max(H - h, 0)))
+            rect = (x, y, x + w, y + h)
+            fallback = fallback or (x, y)
+            if not any(_overlaps(rect, t) for t in taken):
+                return x, y
+    return fallback  # type: ignore[return-value]
+
+
+def _label(out: np.ndarray, text: str, anchor: Box, colour: Colour, t: int,
+           taken: list[tuple[int, int, int, int]]) -> None:
+    """Name tag: a filled colour box near the anchor rectangle, clear of earlier tags."""
     H, W = out.shape[:2]
-    scale = 0.4 + 0.2 * t
+    scale = 0.35 + 0.1 * t
+    text = short_name(text)
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    x = int(np.clip(anchor[0], 0, max(W - tw - 4, 0)))
-    y = anchor[1] - th - base - 4
-    if y < 0:
-        y = min(anchor[1], H - th - base - 4)
-    y = max(y, 0)
-    cv2.rectangle(out, (x, y), (x + tw + 4, y + th + base + 4), colour, -1)
+    w, h = tw + 4, th + base + 4
+    x, y = place_label((w, h), (0, 0, W, H), anchor, taken)
+    taken.append((x, y, x + w, y + h))
+    cv2.rectangle(out, (x, y), (x + w, y + h), colour, -1)
     cv2.putText(out, text, (x + 2, y + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, _text_colour(colour), 1, cv2.LINE_AA)
 
 
@@ -250,16 +286,23 @@ def draw_point(out: np.ndarray, point: tuple[int, int], colour: Colour = POINT_C
     cv2.circle(out, (x, y), s // 2, colour, 1, cv2.LINE_AA)
 
 
+def display_scale(H: int, W: int, min_side: int = 640) -> int:
+    """Integer upscale for small frames, so lines and tags are drawn at screen resolution."""
+    return max(1, -(-min_side // max(H, W, 1)))
+
+
 def composite(
     frame: np.ndarray,
     objects: Sequence[ObjectLayer],
     style: LayerStyle = LayerStyle(),
-    pending_point: tuple[int, int] | None = None,
+    pending_point: tuple[float, float] | None = None,
+    scale: int = 1,
 ) -> np.ndarray:
-    """frame (H,W,3) uint8 RGB -> new (H,W,3) uint8 with the style's layers of shown objects.
+    """frame (H,W,3) uint8 RGB -> new (H*scale,W*scale,3) uint8 with the style's layers of shown objects.
 
-    Areas (fills, hatches, errors) of every object go first, then outlines and boxes, then
-    labels, so lines stay readable over neighbours' fills; the selected object is drawn last.
+    Areas (fills, hatches, errors) and mask outlines are drawn at the frame's size; boxes,
+    tags and the pending corner after the upscale, so they stay thin and legible. Tags are
+    placed last and never overlap; the selected object is drawn on top.
     """
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frame must be (H,W,3) uint8, got {frame.shape} {frame.dtype}")
@@ -276,20 +319,29 @@ def composite(
     for p in preps:
         if p is not None:
             _regions(out, p, style, hatch, gt_hatch)
-    for o, p in zip(shown, preps):
+    for p in preps:
         if p is not None:
             _lines(out, p, style, t, dash)
+    if scale > 1:
+        out = cv2.resize(out, (W * scale, H * scale), interpolation=cv2.INTER_LINEAR)
+        H, W = H * scale, W * scale
+        t = max(1, round(min(H, W) / 360))
+
+    def scaled(box: Box) -> Box:
+        return tuple(v * scale for v in box)  # type: ignore[return-value]
+
+    for o in shown:
         if style.boxes and o.box is not None:
-            x0, y0, x1, y1 = _int_box(o.box, H, W)
+            x0, y0, x1, y1 = _int_box(scaled(o.box), H, W)
             cv2.rectangle(out, (x0, y0), (x1, y1), o.colour, 2 * t + 1 if o.selected else t)
     if style.labels:
-        for o, p in zip(shown, preps):
+        taken: list[tuple[int, int, int, int]] = []
+        for o, p in sorted(zip(shown, preps), key=lambda op: not op[0].selected):
             text = o.name or f"#{o.obj_id}"
             if style.boxes and o.box is not None:
-                x0, y0, _, _ = _int_box(o.box, H, W)
-                _label(out, text, (x0, y0), o.colour, t)
+                _label(out, text, _int_box(scaled(o.box), H, W), o.colour, t, taken)
             elif p is not None and (style.visible or style.amodal or style.occluded):
-                _label(out, text, (p.xs.start, p.ys.start), o.colour, t)
+                _label(out, text, scaled((p.xs.start, p.ys.start, p.xs.stop, p.ys.stop)), o.colour, t, taken)
     if pending_point is not None:
-        draw_point(out, pending_point)
+        draw_point(out, (int(pending_point[0] * scale), int(pending_point[1] * scale)))
     return out

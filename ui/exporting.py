@@ -7,7 +7,8 @@ from pathlib import Path
 from eoras_core.export import ObjectTrackExport, write_json, youtube_vis_document
 from eoras_core.media import write_video
 
-from .actions import UserError, object_masks, require_clip
+from .actions import UserError, require_clip
+from .queries import object_masks
 from .render import render_frame
 from .session import Session
 
@@ -16,11 +17,11 @@ def _out_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="eoras_export_"))
 
 
-def export_overlay(s: Session) -> Path:
+def export_overlay(s: Session, config=None) -> Path:
     """MP4 of the clip with the currently enabled layers burnt in."""
     require_clip(s)
     name = Path(s.clip_name).stem or "clip"
-    return write_video(_out_dir() / f"{name}_overlay.mp4", (render_frame(s, f) for f in range(s.num_frames)), s.fps)
+    return write_video(_out_dir() / f"{name}_overlay.mp4", (render_frame(s, f, config, display=False) for f in range(s.num_frames)), s.fps)
 
 
 def export_annotations(s: Session) -> Path:

@@ -1,58 +1,128 @@
 () => {
-  // Keyboard shortcuts (CVAT-like); ignored while typing in a field.
-  const keys = {ArrowRight: 'next-btn', f: 'next-btn', ArrowLeft: 'prev-btn', d: 'prev-btn', ' ': 'play-btn',
-                r: 'next-key', e: 'prev-key', Delete: 'del-key', Escape: 'cancel-btn', s: 'segment-btn'};
+  // Browser side of the studio: exact frame clicks and drags, keyboard shortcuts that
+  // coalesce, timeline and plot clicks that seek. Events reach the server through hidden
+  // textboxes and the frame slider, so every handler stays on the server.
+  const $ = (sel) => document.querySelector(sel);
+  const clamp01 = (v) => Math.min(1, Math.max(0, v));
+  let sent = 0;
+
+  // Position inside the image's drawn content (object-fit: contain), as fractions in [0, 1].
+  const fraction = (img, ev) => {
+    const r = img.getBoundingClientRect();
+    const nw = img.naturalWidth || r.width, nh = img.naturalHeight || r.height;
+    const s = Math.min(r.width / nw, r.height / nh);
+    const cw = nw * s, ch = nh * s;
+    const ox = r.left + (r.width - cw) / 2, oy = r.top + (r.height - ch) / 2;
+    return [clamp01((ev.clientX - ox) / cw), clamp01((ev.clientY - oy) / ch)];
+  };
+  const toPage = (img, f) => {
+    const r = img.getBoundingClientRect();
+    const nw = img.naturalWidth || r.width, nh = img.naturalHeight || r.height;
+    const s = Math.min(r.width / nw, r.height / nh);
+    const cw = nw * s, ch = nh * s;
+    return [r.left + (r.width - cw) / 2 + f[0] * cw + scrollX, r.top + (r.height - ch) / 2 + f[1] * ch + scrollY];
+  };
+  const send = (id, doc) => {
+    const box = $(`#${id} textarea, #${id} input`);
+    if (!box) return;
+    doc.n = ++sent;
+    box.value = JSON.stringify(doc);
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  };
+
+  // Frame: two clicks (or one drag) make a box; a dashed band follows the mouse meanwhile.
+  let down = null, first = null, band = null;
+  const clearBand = () => { first = null; if (band) { band.remove(); band = null; } };
+  const drawBand = (img, a, b) => {
+    if (!band) {
+      band = document.createElement('div');
+      band.id = 'box-band';
+      band.style.cssText = 'position:absolute;border:2px dashed #ffeb3b;box-shadow:0 0 0 1px #000;' +
+                           'pointer-events:none;z-index:1000;';
+      document.body.appendChild(band);
+    }
+    const p = toPage(img, a), q = toPage(img, b);
+    band.style.left = Math.min(p[0], q[0]) + 'px';
+    band.style.top = Math.min(p[1], q[1]) + 'px';
+    band.style.width = Math.abs(q[0] - p[0]) + 'px';
+    band.style.height = Math.abs(q[1] - p[1]) + 'px';
+  };
+  document.addEventListener('dragstart', (ev) => { if (ev.target.closest?.('#frame')) ev.preventDefault(); }, true);
+  document.addEventListener('pointerdown', (ev) => {
+    const img = ev.target.closest?.('#frame img');
+    if (!img || ev.button !== 0) return;
+    ev.preventDefault();
+    down = {img, x: ev.clientX, y: ev.clientY, f: fraction(img, ev)};
+  }, true);
+  document.addEventListener('pointermove', (ev) => {
+    const img = $('#frame img');
+    if (!img) return;
+    if (down && Math.hypot(ev.clientX - down.x, ev.clientY - down.y) > 6) drawBand(img, down.f, fraction(img, ev));
+    else if (first && !down) drawBand(img, first, fraction(img, ev));
+  });
+  document.addEventListener('pointerup', (ev) => {
+    if (!down) return;
+    const img = down.img, f = fraction(img, ev), start = down;
+    down = null;
+    if (Math.hypot(ev.clientX - start.x, ev.clientY - start.y) > 6) {
+      clearBand();
+      send('frame-clicks', {kind: 'box', points: [start.f, f]});
+    } else if (first) {
+      clearBand();
+      send('frame-clicks', {kind: 'click', points: [f]});
+    } else {
+      first = f;
+      send('frame-clicks', {kind: 'click', points: [f]});
+    }
+  }, true);
+  document.addEventListener('click', (ev) => {
+    if (ev.target.closest?.('#cancel-btn')) clearBand();
+    const line = ev.target.closest?.('#timeline img');
+    if (line) send('timeline-clicks', {kind: 'click', points: [fraction(line, ev)]});
+  }, true);
+
+  // Frame slider: keys move it locally at once and the server renders only the latest
+  // frame (trigger_mode always_last); side panels refresh once the keys settle.
+  let settle = null;
+  const seek = (target) => {
+    const range = $('#scrub input[type=range]');
+    if (!range) return;
+    const max = Number(range.max) || 0;
+    range.value = String(((target % (max + 1)) + (max + 1)) % (max + 1));
+    range.dispatchEvent(new Event('input', {bubbles: true}));
+    clearTimeout(settle);
+    settle = setTimeout(() => $('#sync-btn')?.click(), 250);
+  };
+  const step = (delta) => {
+    const range = $('#scrub input[type=range]');
+    if (range) seek(Number(range.value) + delta);
+  };
+  const buttons = {' ': 'play-btn', r: 'next-key', e: 'prev-key', Delete: 'del-key', Escape: 'cancel-btn',
+                   s: 'segment-btn'};
   document.addEventListener('keydown', (ev) => {
     const t = ev.target;
-    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName) || t.isContentEditable) return;
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const id = keys[ev.key] || keys[ev.key.toLowerCase?.()];
-    if (!id) return;
+    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName) && t.type !== 'range') return;
+    if (t.isContentEditable || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    if (key === 'ArrowRight' || key === 'f') { ev.preventDefault(); step(+1); return; }
+    if (key === 'ArrowLeft' || key === 'd') { ev.preventDefault(); step(-1); return; }
+    if (key === 'Escape') clearBand();
+    const id = buttons[key];
+    if (!id || ev.repeat) return;
     const el = document.getElementById(id);
     if (el) { ev.preventDefault(); el.click(); }
   });
-  // Clicking a point in a plot moves the scrubber to that frame.
+
+  // A click on a plot point jumps to its frame.
   const hook = () => {
     document.querySelectorAll('#plots .js-plotly-plot').forEach((plot) => {
       if (plot.dataset.eorasHooked || !plot.on) return;
       plot.dataset.eorasHooked = '1';
       plot.on('plotly_click', (data) => {
-        const x = Math.round(data.points?.[0]?.x ?? NaN);
-        const range = document.querySelector('#scrub input[type=range]');
-        if (!range || Number.isNaN(x)) return;
-        range.value = String(x);
-        range.dispatchEvent(new Event('input', {bubbles: true}));
-        range.dispatchEvent(new Event('change', {bubbles: true}));
+        const x = Math.round(Number(data.points?.[0]?.x));
+        if (!Number.isNaN(x)) seek(x);
       });
     });
   };
   new MutationObserver(hook).observe(document.body, {childList: true, subtree: true});
-  // Two-click boxes, drawn live: after the first corner a dashed rectangle follows the mouse
-  // over the frame until the second click (the server receives both clicks as usual).
-  let start = null, band = null;
-  const clear = () => { start = null; if (band) { band.remove(); band = null; } };
-  const inside = (ev, r) => [Math.min(Math.max(ev.pageX, r.left + scrollX), r.right + scrollX),
-                             Math.min(Math.max(ev.pageY, r.top + scrollY), r.bottom + scrollY)];
-  document.addEventListener('click', (ev) => {
-    const img = ev.target.closest?.('#frame img');
-    if (!img) { if (ev.target.closest?.('#cancel-btn')) clear(); return; }
-    if (start) { clear(); return; }
-    start = [ev.pageX, ev.pageY];
-    band = document.createElement('div');
-    band.id = 'box-band';
-    band.style.cssText = 'position:absolute;border:2px dashed #ffeb3b;box-shadow:0 0 0 1px #000;' +
-                         'pointer-events:none;z-index:1000;left:' + start[0] + 'px;top:' + start[1] + 'px;';
-    document.body.appendChild(band);
-  }, true);
-  document.addEventListener('mousemove', (ev) => {
-    if (!start || !band) return;
-    const img = document.querySelector('#frame img');
-    if (!img) return;
-    const [x, y] = inside(ev, img.getBoundingClientRect());
-    band.style.left = Math.min(x, start[0]) + 'px';
-    band.style.top = Math.min(y, start[1]) + 'px';
-    band.style.width = Math.abs(x - start[0]) + 'px';
-    band.style.height = Math.abs(y - start[1]) + 'px';
-  });
-  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') clear(); });
 }

@@ -1,4 +1,4 @@
-"""BEV panel: the selected object's bird's-eye-view feature map on the current frame."""
+"""BEV panel: the selected object's bird's-eye-view features on the current frame, in metres."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,14 +8,12 @@ import gradio as gr
 
 @dataclass
 class BevPanel:
-    pca: gr.Image
-    energy: gr.Image
+    plot: gr.Plot
     note: gr.Markdown
 
 
 def build() -> BevPanel:
-    with gr.Row():
-        pca = gr.Image(label="BEV features (PCA → RGB)", format="png", interactive=False, buttons=[], elem_id="bev-pca")
-        energy = gr.Image(label="BEV channel energy", format="png", interactive=False, buttons=[], elem_id="bev-energy")
-    note = gr.Markdown("Segment an object to see its BEV map. Turn on the 'BEV footprint' layer to see the grid on the frame.")
-    return BevPanel(pca, energy, note)
+    plot = gr.Plot(elem_id="bev-plot", show_label=False)
+    note = gr.Markdown("Segment an object to see its BEV map. The 'BEV footprint' layer shows the grid on the frame.",
+                       elem_id="bev-note")
+    return BevPanel(plot, note)

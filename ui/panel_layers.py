@@ -1,12 +1,18 @@
-"""Step 4 — inspect: which layers are drawn, how strongly, and which objects are shown."""
+"""Layers: what is drawn on the frame, how strongly, and which objects are shown."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from . import refresh
+from .context import FAST, StudioContext, calm
 from .render import ALL_LAYERS
 from .session import ViewSettings
+
+if TYPE_CHECKING:
+    from .app import Studio
 
 
 @dataclass
@@ -16,17 +22,31 @@ class LayersPanel:
     occluded_opacity: gr.Slider
     shown: gr.CheckboxGroup
 
-    @property
-    def inputs(self) -> list:
-        return [self.layers, self.mask_opacity, self.occluded_opacity, self.shown]
-
 
 def build() -> LayersPanel:
     view = ViewSettings()
-    with gr.Accordion("4 · Layers", open=True):
-        layers = gr.CheckboxGroup(list(ALL_LAYERS), value=list(view.layers), label="Layers", elem_id="layers")
+    layers = gr.CheckboxGroup(list(ALL_LAYERS), value=list(view.layers), label="Layers", elem_id="layers")
+    with gr.Accordion("Opacity and shown objects", open=False, elem_id="layer-options"):
         with gr.Row():
-            mask_opacity = gr.Slider(0, 1, value=view.mask_opacity, step=0.05, label="mask opacity", elem_id="mask-opacity")
+            mask_opacity = gr.Slider(0, 1, value=view.mask_opacity, step=0.05, label="mask opacity",
+                                     elem_id="mask-opacity")
             occluded_opacity = gr.Slider(0, 1, value=view.occluded_opacity, step=0.05, label="occluded opacity")
         shown = gr.CheckboxGroup([], value=[], label="Shown objects", elem_id="shown")
     return LayersPanel(layers, mask_opacity, occluded_opacity, shown)
+
+
+def wire(ui: Studio, ctx: StudioContext) -> None:
+    L, P = ui.layers, ui.player
+
+    @calm({P.frame, P.label})
+    def on_layers(layers, mask_op, occ_op, shown, f, request: gr.Request):
+        with ctx.session(request) as s:
+            s.view.layers = tuple(layers or ())
+            s.view.mask_opacity, s.view.occluded_opacity = float(mask_op), float(occ_op)
+            shown_ids = {int(i) for i in (shown or [])}
+            s.view.hidden = frozenset(i for i in s.objects if i not in shown_ids)
+            return refresh.frame_view(ui, s, refresh.clamp_frame(s, f))
+
+    gr.on([L.layers.input, L.mask_opacity.input, L.occluded_opacity.input, L.shown.input], on_layers,
+          [L.layers, L.mask_opacity, L.occluded_opacity, L.shown, P.scrub], {P.frame, P.label}, **FAST,
+          trigger_mode="always_last", concurrency_id="frames", concurrency_limit=8)

@@ -1,17 +1,30 @@
-"""Step 1 — load a clip: upload, demo clips, and the decoding caps (range, stride, size)."""
+"""Load a clip: demo clips, upload, and the decoding caps (range, stride, size).
+
+Folds away once a clip is open, so the frame and the working controls fit one screen.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from eoras_core.video import LoadCaps
+
+from . import refresh
+from .actions import UserError, open_clip
+from .context import StudioContext, calm
+from .scene_loading import open_any
+
+if TYPE_CHECKING:
+    from .app import Studio
 
 UPLOAD_TYPES = [".mp4", ".webm", ".mov", ".mkv", ".avi", ".gif", ".m4v", ".zip"]
 
 
 @dataclass
 class LoadPanel:
+    accordion: gr.Accordion
     upload: gr.File
     demo: gr.Dropdown
     open_demo: gr.Button
@@ -20,7 +33,7 @@ class LoadPanel:
     stride: gr.Number
     max_side: gr.Number
     max_frames: gr.Number
-    info: gr.Textbox
+    info: gr.Markdown
 
     @property
     def caps_inputs(self) -> list:
@@ -34,13 +47,13 @@ def caps_from(start: float | None, end: float | None, stride: float | None, max_
 
 
 def build(demo_names: list[str]) -> LoadPanel:
-    with gr.Accordion("1 · Load a clip", open=True):
-        with gr.Row():
-            demo = gr.Dropdown(demo_names, value=demo_names[0] if demo_names else None, label="Demo clips",
-                               scale=3, elem_id="demo-select")
-            open_demo = gr.Button("Open demo", variant="primary", scale=1, elem_id="open-demo")
-        upload = gr.File(label="…or upload a video (mp4, webm, mov, mkv, avi, gif), a zip of frames, or a MOVi scene (zip)",
-                         file_types=UPLOAD_TYPES, elem_id="upload")
+    with gr.Accordion("Clip", open=True, elem_id="load-panel") as accordion:
+        with gr.Row(equal_height=True):
+            demo = gr.Dropdown(demo_names, value=demo_names[0] if demo_names else None, show_label=False,
+                               scale=3, elem_id="demo-select", container=False)
+            open_demo = gr.Button("Open demo", variant="primary", scale=1, elem_id="open-demo", min_width=100)
+        upload = gr.File(label="…or upload a video (mp4, webm, mov, mkv, avi, gif), a zip of frames, or a MOVi scene",
+                         file_types=UPLOAD_TYPES, elem_id="upload", height=90)
         caps = LoadCaps()
         with gr.Accordion("Decoding caps (long or large videos)", open=False):
             with gr.Row():
@@ -50,5 +63,39 @@ def build(demo_names: list[str]) -> LoadPanel:
             with gr.Row():
                 max_side = gr.Number(caps.max_side, label="max side (px)", precision=0, minimum=64)
                 max_frames = gr.Number(caps.max_frames, label="max frames", precision=0, minimum=1)
-        info = gr.Textbox(label="Clip", interactive=False, lines=2, elem_id="info")
-    return LoadPanel(upload, demo, open_demo, start, end, stride, max_side, max_frames, info)
+    info = gr.Markdown("", elem_id="info")
+    return LoadPanel(accordion, upload, demo, open_demo, start, end, stride, max_side, max_frames, info)
+
+
+def wire(ui: Studio, ctx: StudioContext) -> None:
+    L = ui.load
+    outs = {L.info, L.accordion, ui.player.scrub, ui.segment.status, ui.plots.plot,
+            *ui.frame_outputs, *ui.side_outputs, *ui.object_outputs}
+
+    def opened(source, caps, request) -> dict:
+        clip = open_any(source, caps_from(*caps))  # decode before taking the lock: scrubbing stays live
+        with ctx.session(request) as s:
+            note = open_clip(s, clip, ctx.engine)
+            hint = (f"{len(s.objects)} object(s) from ground truth: press Segment." if s.objects else
+                    "Click two opposite corners on the frame to box an object.")
+            return {L.info: f"**{s.clip_name}** · {note}", L.accordion: gr.Accordion(open=False),
+                    ui.player.scrub: gr.Slider(minimum=0, maximum=max(1, s.num_frames - 1), value=0, step=1),
+                    ui.segment.status: f"Opened {s.clip_name}. {hint}", ui.plots.plot: None,
+                    **refresh.everything(ui, s, 0)}
+
+    @calm(outs)
+    def on_upload(path, start, end, stride, max_side, max_frames, request: gr.Request):
+        if not path:
+            raise UserError("No file was received; choose a video, a zip of frames or a MOVi scene.")
+        return opened(path, (start, end, stride, max_side, max_frames), request)
+
+    @calm(outs)
+    def on_demo(name, start, end, stride, max_side, max_frames, request: gr.Request):
+        if name not in ctx.demos:
+            raise UserError("Choose a demo clip first.")
+        return opened(ctx.demos[name], (start, end, stride, max_side, max_frames), request)
+
+    lane = dict(api_visibility="private", concurrency_id="load", concurrency_limit=4, show_progress="full",
+                show_progress_on=[ui.segment.status])
+    L.upload.upload(on_upload, [L.upload, *L.caps_inputs], outs, **lane)
+    L.open_demo.click(on_demo, [L.demo, *L.caps_inputs], outs, **lane)

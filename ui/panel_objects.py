@@ -1,47 +1,159 @@
-"""Step 2 — objects: draw boxes, keyframes, names, categories, colours, tracking."""
+"""Objects: draw boxes on the frame, pick the selected object, keyframes, details.
+
+A finished box shows at once; the object's masks on that frame follow within a second
+(a single-frame preview on its own lane), then optical flow extends its track.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
-CLICK_MODES = [("New object", "new"), ("Set box of selected object", "edit")]
+from . import refresh
+from .actions import (apply_preview, cancel_pending, click, delete_keyframe, delete_selected, draw_box,
+                      keyframe_target, plan_preview, recentre, require_clip, save_details, select)
+from .clicks import parse_press, to_pixels
+from .context import FAST, StudioContext, calm
+
+if TYPE_CHECKING:
+    from .app import Studio
+
+BOX_MODES = [("new object", "new"), ("re-box selected", "edit")]
 
 
 @dataclass
 class ObjectsPanel:
     selector: gr.Dropdown
-    click_mode: gr.Radio
+    box_mode: gr.Radio
+    prev_key: gr.Button
+    next_key: gr.Button
+    del_key: gr.Button
+    recentre: gr.Button
+    delete: gr.Button
+    cancel: gr.Button
     name: gr.Textbox
     category: gr.Textbox
     colour: gr.ColorPicker
     track_after: gr.Checkbox
     save: gr.Button
-    del_key: gr.Button
-    recentre: gr.Button
-    delete: gr.Button
-    prev_key: gr.Button
-    next_key: gr.Button
 
 
 def build() -> ObjectsPanel:
-    with gr.Accordion("2 · Objects", open=True):
-        gr.Markdown("Click two opposite corners on the frame to draw a box. Boxes between keyframes are "
-                    "interpolated; after the last keyframe they are tracked (optical flow) if enabled.")
-        click_mode = gr.Radio(CLICK_MODES, value="new", label="A drawn box…", elem_id="click-mode")
-        selector = gr.Dropdown([], label="Selected object", elem_id="object-select")
+    with gr.Group(elem_id="objects-panel"):
+        with gr.Row(equal_height=True):
+            selector = gr.Dropdown([], label="Object", elem_id="object-select", scale=3, min_width=140)
+            box_mode = gr.Radio(BOX_MODES, value="new", label="A drawn box makes…", elem_id="box-mode", scale=4,
+                                min_width=180)
+        with gr.Row(elem_classes=["eoras-tools"]):
+            prev_key = gr.Button("◆◀ (E)", size="sm", elem_id="prev-key", min_width=50)
+            next_key = gr.Button("▶◆ (R)", size="sm", elem_id="next-key", min_width=50)
+            del_key = gr.Button("del key (Del)", size="sm", elem_id="del-key", min_width=60)
+            recentre = gr.Button("re-centre", size="sm", elem_id="recentre", min_width=60)
+            cancel = gr.Button("cancel box (Esc)", size="sm", elem_id="cancel-btn", min_width=60)
+            delete = gr.Button("delete object", size="sm", variant="stop", elem_id="delete-object", min_width=60)
+    with gr.Accordion("Object details", open=False, elem_id="object-details"):
         with gr.Row():
-            name = gr.Textbox(label="name", elem_id="object-name")
-            category = gr.Textbox(label="category", elem_id="object-category")
+            name = gr.Textbox(label="name", elem_id="object-name", max_length=60)
+            category = gr.Textbox(label="category", elem_id="object-category", max_length=60)
             colour = gr.ColorPicker(label="colour", elem_id="object-colour")
-        track_after = gr.Checkbox(True, label="track after the last keyframe")
         with gr.Row():
+            track_after = gr.Checkbox(True, label="track after the last keyframe (optical flow)")
             save = gr.Button("Save details", size="sm", elem_id="save-object")
-            prev_key = gr.Button("◆ prev key (E)", size="sm", elem_id="prev-key")
-            next_key = gr.Button("next key ◆ (R)", size="sm", elem_id="next-key")
-        with gr.Row():
-            del_key = gr.Button("Delete keyframe here (Del)", size="sm", elem_id="del-key")
-            recentre = gr.Button("Re-centre on visible mask", size="sm", elem_id="recentre")
-            delete = gr.Button("Delete object", size="sm", variant="stop", elem_id="delete-object")
-    return ObjectsPanel(selector, click_mode, name, category, colour, track_after, save, del_key, recentre, delete,
-                        prev_key, next_key)
+    return ObjectsPanel(selector, box_mode, prev_key, next_key, del_key, recentre, delete, cancel, name, category,
+                        colour, track_after, save)
+
+
+def wire(ui: Studio, ctx: StudioContext) -> None:
+    O, P = ui.objects, ui.player
+    status = ui.segment.status
+    edited = {status, P.frame, P.label, P.timeline, *ui.object_outputs}
+
+    def after(s, f: int, msg: str) -> dict:
+        return {status: msg, **refresh.frame_view(ui, s, f), **refresh.timeline_view(ui, s, f),
+                **refresh.object_view(ui, s)}
+
+    @calm(edited)
+    def on_press(message, f, mode, request: gr.Request):
+        press = parse_press(message)
+        with ctx.session(request) as s:
+            require_clip(s)
+            f = refresh.clamp_frame(s, f)
+            H, W = s.size
+            pts = [to_pixels(p, H, W) for p in press.points]
+            if press.kind == "box":
+                msg = draw_box(s, f, (*pts[0], *pts[1]), mode)
+            else:
+                msg = click(s, f, *pts[0], mode)
+            return after(s, f, msg)
+
+    @calm({P.frame, P.label, *ui.side_outputs})
+    def preview(f, request: gr.Request):
+        if ctx.engine is None:
+            return {}
+        with ctx.session(request) as s:
+            job = plan_preview(s, refresh.clamp_frame(s, f))
+        if job is None:
+            return {}
+        result = ctx.engine.preview(job.video, job.frame, job.box, job.obj_id)
+        with ctx.session(request) as s:
+            apply_preview(s, job, result)
+            f = refresh.clamp_frame(s, f)
+            return {**refresh.frame_view(ui, s, f), **refresh.side_views(ui, s, f)}
+
+    @calm({P.frame, P.label, P.timeline})
+    def flow(f, request: gr.Request):
+        with ctx.session(request) as s:
+            if s.clip is None or not s.update_flow():
+                return {}
+            f = refresh.clamp_frame(s, f)
+            return {**refresh.frame_view(ui, s, f), **refresh.timeline_view(ui, s, f)}
+
+    pressed = P.clicks.change(on_press, [P.clicks, P.scrub, O.box_mode], edited, **FAST, concurrency_id="edit")
+    pressed.then(preview, P.scrub, {P.frame, P.label, *ui.side_outputs}, **FAST,
+                 concurrency_id="preview", concurrency_limit=4) \
+           .then(flow, P.scrub, {P.frame, P.label, P.timeline}, **FAST, concurrency_id="flow", concurrency_limit=2)
+
+    def action(fn, needs_frame: bool = True):
+        @calm(edited)
+        def run(f, request: gr.Request):
+            with ctx.session(request) as s:
+                f = refresh.clamp_frame(s, f)
+                msg = fn(s, f) if needs_frame else fn(s)
+                return after(s, f, msg)
+        return run
+
+    O.cancel.click(action(cancel_pending, False), P.scrub, edited, **FAST)
+    O.del_key.click(action(delete_keyframe), P.scrub, edited, **FAST)
+    O.recentre.click(action(recentre), P.scrub, edited, **FAST)
+    O.delete.click(action(delete_selected, False), P.scrub, edited, **FAST)
+
+    everything = {status, *ui.frame_outputs, *ui.side_outputs, *ui.object_outputs}
+
+    @calm(everything)
+    def on_select(obj_id, f, request: gr.Request):
+        with ctx.session(request) as s:
+            msg = select(s, obj_id)
+            return {status: msg, **refresh.everything(ui, s, refresh.clamp_frame(s, f))}
+
+    O.selector.input(on_select, [O.selector, P.scrub], everything, **FAST)
+
+    @calm(edited)
+    def on_save(name, category, colour, track_after, f, request: gr.Request):
+        with ctx.session(request) as s:
+            msg = save_details(s, name, category, colour, track_after)
+            return after(s, refresh.clamp_frame(s, f), msg)
+
+    O.save.click(on_save, [O.name, O.category, O.colour, O.track_after, P.scrub], edited, **FAST)
+
+    scrub_outs = {P.scrub, *ui.frame_outputs, *ui.side_outputs}
+
+    def jump(direction: int):
+        @calm(scrub_outs)
+        def go(f, request: gr.Request):
+            with ctx.session(request) as s:
+                return refresh.scrub_to(ui, s, keyframe_target(s, refresh.clamp_frame(s, f), direction))
+        return go
+
+    O.next_key.click(jump(+1), P.scrub, scrub_outs, **FAST)
+    O.prev_key.click(jump(-1), P.scrub, scrub_outs, **FAST)

@@ -1,14 +1,30 @@
-"""The frame view and its transport: slider, previous/next, play/pause, timeline."""
+"""The frame and its transport: slider, previous/next, play/pause, timeline.
+
+Wires scrubbing, stepping, playback at the clip's frame rate, timeline seeks and the
+'sync' event that refreshes the side panels once a burst of key presses settles.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gradio as gr
+
+from . import refresh
+from .actions import require_clip
+from .context import FAST, StudioContext, calm
+from .clicks import parse_press
+from .render import TIMELINE_WIDTH
+from .views import timeline_frame_at
+
+if TYPE_CHECKING:
+    from .app import Studio
 
 
 @dataclass
 class PlayerPanel:
     frame: gr.Image
+    clicks: gr.Textbox       # exact frame clicks, written by keys.js (see ui/clicks.py)
     scrub: gr.Slider
     prev: gr.Button
     play: gr.Button
@@ -16,18 +32,99 @@ class PlayerPanel:
     label: gr.Markdown
     timer: gr.Timer
     timeline: gr.Image
+    timeline_clicks: gr.Textbox   # exact timeline clicks, written by keys.js
+    sync: gr.Button
+    playing: gr.State
 
 
 def build() -> PlayerPanel:
-    frame = gr.Image(label="Frame — click two corners to draw a box", format="jpeg", interactive=False,
-                     buttons=[], elem_id="frame", show_label=False, height=520)
-    scrub = gr.Slider(0, 1, value=0, step=1, label="frame", elem_id="scrub")
-    with gr.Row():
-        prev = gr.Button("◀ prev (←/D)", elem_id="prev-btn", size="sm")
-        play = gr.Button("▶ play / pause (space)", elem_id="play-btn", size="sm")
-        nxt = gr.Button("next (→/F) ▶", elem_id="next-btn", size="sm")
-    label = gr.Markdown("No clip loaded.", elem_id="frame-label")
-    timeline = gr.Image(label="Timeline: ◆ keyframes, coloured = in view (green visible → red hidden), grey = out of view",
-                        format="png", interactive=False, buttons=[], elem_id="timeline")
-    timer = gr.Timer(1 / 12, active=False)
-    return PlayerPanel(frame, scrub, prev, play, nxt, label, timer, timeline)
+    frame = gr.Image(format="jpeg", interactive=False, buttons=[], elem_id="frame", show_label=False,
+                     container=False)
+    clicks = gr.Textbox(elem_id="frame-clicks", elem_classes=["eoras-hidden"], show_label=False, container=False)
+    with gr.Row(elem_id="transport", equal_height=True):
+        prev = gr.Button("◀", elem_id="prev-btn", size="sm", min_width=40, scale=0)
+        play = gr.Button("▶ / ❚❚", elem_id="play-btn", size="sm", min_width=60, scale=0)
+        nxt = gr.Button("▶", elem_id="next-btn", size="sm", min_width=40, scale=0)
+        scrub = gr.Slider(0, 1, value=0, step=1, show_label=False, container=False, elem_id="scrub", scale=8)
+    label = gr.Markdown("No clip loaded — open a demo clip or upload a video.", elem_id="frame-label")
+    timeline = gr.Image(format="png", interactive=False, buttons=[], elem_id="timeline", show_label=False,
+                        container=False)
+    timeline_clicks = gr.Textbox(elem_id="timeline-clicks", elem_classes=["eoras-hidden"], show_label=False,
+                                 container=False)
+    gr.Markdown("Timeline: ◆ keyframe · colour = in view (green visible → red hidden) · grey = no box. "
+                "Click it to jump.", elem_classes=["eoras-caption"])
+    timer = gr.Timer(1 / 24, active=False)
+    sync = gr.Button("sync", elem_id="sync-btn", elem_classes=["eoras-hidden"])
+    playing = gr.State(False)
+    return PlayerPanel(frame, clicks, scrub, prev, play, nxt, label, timer, timeline, timeline_clicks, sync, playing)
+
+
+def wire(ui: Studio, ctx: StudioContext) -> None:
+    P = ui.player
+    frame_outs = {P.frame, P.label}
+    scrub_outs = {P.scrub, P.frame, P.label, P.timeline, *ui.side_outputs}
+    lane = dict(FAST, trigger_mode="always_last", concurrency_id="frames", concurrency_limit=8)
+
+    @calm(frame_outs)
+    def show(f, request: gr.Request):
+        with ctx.session(request) as s:
+            return refresh.frame_view(ui, s, refresh.clamp_frame(s, f))
+
+    @calm(scrub_outs)
+    def settle(f, request: gr.Request):
+        with ctx.session(request) as s:
+            return refresh.scrub_to(ui, s, refresh.clamp_frame(s, f))
+
+    P.scrub.input(show, P.scrub, frame_outs, **lane)
+    P.scrub.release(settle, P.scrub, scrub_outs, **lane)
+    P.sync.click(settle, P.scrub, scrub_outs, **lane)
+
+    def step(delta: int):
+        @calm(scrub_outs)
+        def go(f, request: gr.Request):
+            with ctx.session(request) as s:
+                require_clip(s)
+                return refresh.scrub_to(ui, s, (int(f or 0) + delta) % max(1, s.num_frames))
+        return go
+
+    P.prev.click(step(-1), P.scrub, scrub_outs, **lane)
+    P.next.click(step(+1), P.scrub, scrub_outs, **lane)
+
+    @calm({P.playing, P.timer, P.label})
+    def toggle(playing, f, request: gr.Request):
+        with ctx.session(request) as s:
+            require_clip(s)
+            if playing:
+                return {P.playing: False, P.timer: gr.Timer(active=False), P.label: refresh.frame_view(ui, s, int(f))[P.label]}
+            s.playback.restart(int(f or 0))
+            return {P.playing: True, P.timer: gr.Timer(1 / max(1.0, min(s.fps, 60.0)), active=True)}
+
+    P.play.click(toggle, [P.playing, P.scrub], {P.playing, P.timer, P.label}, **FAST)
+
+    @calm({P.scrub, P.frame, P.label})
+    def tick(request: gr.Request):
+        with ctx.session(request) as s:
+            if s.clip is None:
+                return {}
+            f = s.playback.frame_now(s.fps, s.num_frames)
+            out = {P.scrub: f, **refresh.frame_view(ui, s, f)}
+            rate = s.playback.rate()
+            if rate:
+                out[P.label] = out[P.label] + f" · ▶ playing at {rate:.1f} fps (clip {s.fps:.3g} fps)"
+            return out
+
+    P.timer.tick(tick, None, {P.scrub, P.frame, P.label}, **dict(lane, trigger_mode="once"))
+    # Stopping playback refreshes the side panels for the frame it stopped on.
+    P.play.click(None, None, None, js="() => { setTimeout(() => document.getElementById('sync-btn')?.click(), 300); }")
+
+    @calm(scrub_outs)
+    def seek(message, request: gr.Request):
+        with ctx.session(request) as s:
+            require_clip(s)
+            press = parse_press(message)
+            f = timeline_frame_at(press.points[0][0] * TIMELINE_WIDTH, s.num_frames, TIMELINE_WIDTH)
+            if f is None:
+                return {}
+            return refresh.scrub_to(ui, s, f)
+
+    P.timeline_clicks.change(seek, P.timeline_clicks, scrub_outs, **FAST)

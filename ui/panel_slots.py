@@ -1,18 +1,25 @@
-"""Slot panel: per-slot attention heatmaps, direction, one slot on the frame, cell assignment."""
+"""Slot panel: where each object slot attends (image or BEV cells), and which slot owns each cell."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gradio as gr
+
+from . import refresh
+from .context import FAST, StudioContext, calm
+
+if TYPE_CHECKING:
+    from .app import Studio
 
 
 @dataclass
 class SlotPanel:
     direction: gr.Radio
     over: gr.Radio
+    scale: gr.Radio
     slot: gr.Slider
-    gallery: gr.Gallery
-    assignment: gr.Image
+    plot: gr.Plot
     note: gr.Markdown
 
 
@@ -21,12 +28,26 @@ def build(num_slots: int) -> SlotPanel:
         direction = gr.Radio([("forward", 0), ("backward", 1)], value=0, label="pass", elem_id="slot-direction")
         over = gr.Radio([("image cells", "image"), ("BEV cells", "bev")], value="image", label="attention over",
                         elem_id="slot-over")
+        scale = gr.Radio([("shared", "shared"), ("per slot", "per-slot")], value="shared", label="colour scale",
+                         elem_id="slot-scale")
         slot = gr.Slider(0, max(0, num_slots - 1), value=0, step=1, label="slot on the frame ('slot attention' layer)",
                          elem_id="slot-index")
-    with gr.Row():
-        gallery = gr.Gallery(label="Slots", columns=4, height="auto", elem_id="slot-gallery", allow_preview=False,
-                             scale=2)
-        assignment = gr.Image(label="Cell → slot assignment", format="png", interactive=False, buttons=[],
-                              elem_id="slot-assign", scale=1)
-    note = gr.Markdown("Segment an object to see its slots.")
-    return SlotPanel(direction, over, slot, gallery, assignment, note)
+    plot = gr.Plot(elem_id="slot-plot", show_label=False)
+    note = gr.Markdown("Segment an object to see its slots.", elem_id="slot-note")
+    return SlotPanel(direction, over, scale, slot, plot, note)
+
+
+def wire(ui: Studio, ctx: StudioContext) -> None:
+    S, P = ui.slots, ui.player
+    outs = {P.frame, P.label, *ui.side_outputs}
+
+    @calm(outs)
+    def on_view(direction, over, scale, slot, f, request: gr.Request):
+        with ctx.session(request) as s:
+            s.view.direction, s.view.over, s.view.scale, s.view.slot = int(direction), over, scale, int(slot)
+            f = refresh.clamp_frame(s, f)
+            return {**refresh.frame_view(ui, s, f), **refresh.side_views(ui, s, f)}
+
+    gr.on([S.direction.input, S.over.input, S.scale.input, S.slot.input], on_view,
+          [S.direction, S.over, S.scale, S.slot, P.scrub], outs, **FAST, trigger_mode="always_last",
+          concurrency_id="frames", concurrency_limit=8)

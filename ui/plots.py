@@ -7,7 +7,7 @@ from plotly.subplots import make_subplots
 
 from eoras_core.metrics import CleanAccumulator, OfficialAccumulator
 
-from .actions import object_masks, occlusion_rates
+from .queries import object_masks, occlusion_rates
 from .session import Session
 
 
@@ -62,6 +62,19 @@ def clip_scores(s: Session) -> dict[str, float] | None:
             "miou_occ_clean": clean.miou_occ}
 
 
+def _series(x: np.ndarray, y: np.ndarray, name: str, colour: str, dash: str | None = None,
+            showlegend: bool = True) -> go.Scatter:
+    """One clickable curve: a marker per frame, each carrying its frame index (x and customdata).
+
+    The browser reads the clicked point's frame from plotly_click to jump there.
+    """
+    return go.Scatter(
+        x=x, y=y, customdata=x, name=name, mode="lines+markers", showlegend=showlegend,
+        line=dict(color=colour, width=1.5, dash=dash), marker=dict(color=colour, size=5),
+        hovertemplate="%{fullData.name}<br>frame %{customdata}: %{y:.3~g}<extra></extra>",
+    )
+
+
 def figure(s: Session, frame: int | None = None) -> go.Figure:
     has_gt = s.gt is not None
     rows = 3 if has_gt else 2
@@ -73,12 +86,12 @@ def figure(s: Session, frame: int | None = None) -> go.Figure:
             continue
         d = object_series(s, obj_id)
         c = _hex(obj.colour)
-        fig.add_trace(go.Scatter(x=x, y=d["amodal_area"], name=f"{obj.name} amodal", line=dict(color=c)), 1, 1)
-        fig.add_trace(go.Scatter(x=x, y=d["visible_area"], name=f"{obj.name} visible", line=dict(color=c, dash="dash")), 1, 1)
-        fig.add_trace(go.Scatter(x=x, y=d["occlusion_rate"], name=f"{obj.name} occlusion", line=dict(color=c), showlegend=False), 2, 1)
+        fig.add_trace(_series(x, d["amodal_area"], f"{obj.name} amodal", c), 1, 1)
+        fig.add_trace(_series(x, d["visible_area"], f"{obj.name} visible", c, dash="dash"), 1, 1)
+        fig.add_trace(_series(x, d["occlusion_rate"], f"{obj.name} occlusion", c, showlegend=False), 2, 1)
         if has_gt and obj.gt_index is not None:
-            fig.add_trace(go.Scatter(x=x, y=d["iou_full"], name=f"{obj.name} IoU full", line=dict(color=c), showlegend=False), 3, 1)
-            fig.add_trace(go.Scatter(x=x, y=d["iou_occ"], name=f"{obj.name} IoU occ", line=dict(color=c, dash="dot"), showlegend=False), 3, 1)
+            fig.add_trace(_series(x, d["iou_full"], f"{obj.name} IoU full", c, showlegend=False), 3, 1)
+            fig.add_trace(_series(x, d["iou_occ"], f"{obj.name} IoU occ", c, dash="dot", showlegend=False), 3, 1)
     scores = clip_scores(s)
     title = "Per-object curves (click a point to jump to its frame)"
     if scores:
@@ -86,7 +99,8 @@ def figure(s: Session, frame: int | None = None) -> go.Figure:
                   f"clean {scores['miou_full_clean']:.3f} / {scores['miou_occ_clean']:.3f}")
     if frame is not None:
         fig.add_vline(x=frame, line_width=1, line_color="#888")
+    # "closest": a click on a marker reports exactly that point, whose x is its frame.
     fig.update_layout(title=dict(text=title, font=dict(size=13)), height=220 * rows, margin=dict(l=40, r=10, t=60, b=30),
-                      hovermode="x unified", legend=dict(orientation="h"))
+                      hovermode="closest", hoverdistance=12, legend=dict(orientation="h"))
     fig.update_xaxes(title_text="frame", row=rows, col=1)
     return fig

@@ -5,10 +5,11 @@ the engine's 121x121 outputs, nothing runs through the model here.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from .actions import object_masks, occlusion_rates
-from .compositing import LayerStyle, ObjectLayer, composite
+from .compositing import LayerStyle, ObjectLayer, composite, display_scale
+from .queries import model_result, object_masks, occlusion_rates
 from .session import Session
 from .views import (
     assignment_map, attention_tile, bev_energy, bev_footprint, bev_to_rgb, draw_polygon, fit_pca_basis,
@@ -45,20 +46,17 @@ def frame_objects(s: Session, frame: int) -> list[ObjectLayer]:
     return out
 
 
-def footprint(s: Session, frame: int) -> np.ndarray | None:
+def footprint(s: Session, frame: int, config=None) -> np.ndarray | None:
     """The BEV grid's footprint in frame pixels, for the selected object on this frame.
 
     The model projects its 3D grid with the frame's K but samples the object's crop
     features, so the footprint is drawn inside that object's crop window.
     """
-    res = s.results.get(s.selected) if s.selected is not None else None
-    model = s.predictor.model if s.predictor is not None else None
-    if res is None or model is None or res.index(frame) is None:
+    res = model_result(s, s.selected, frame) if s.selected is not None else None
+    if res is None or s.K is None or config is None:
         return None
-    cfg = model.config
-    if s.predictor.intrinsics is None:
-        return None
-    K = s.predictor.intrinsics[frame]
+    cfg = config
+    K = s.K[frame]
     uv = bev_footprint(K, (1, 1), cfg.bev_x, cfg.bev_z, y=cfg.bev_y[1], convention=cfg.intrinsics,
                        camera_position=cfg.camera_position)
     if cfg.intrinsics == "pixel":
@@ -68,22 +66,35 @@ def footprint(s: Session, frame: int) -> np.ndarray | None:
     return np.stack([c0 + uv[:, 0] * (c1 - c0 + 1), r0 + uv[:, 1] * (r1 - r0 + 1)], axis=1)
 
 
-def render_frame(s: Session, frame: int) -> np.ndarray:
-    """The composited (H,W,3) frame with every enabled layer."""
+def render_frame(s: Session, frame: int, config=None, display: bool = True) -> np.ndarray:
+    """The composited frame with every enabled layer; config: the model's (BEV footprint).
+
+    display=True upscales small frames by an integer factor (see compositing.display_scale);
+    exports pass False and get the frame's own size.
+    """
     image = np.asarray(s.clip[frame])
-    out = composite(image, frame_objects(s, frame), layer_style(s), s.pending)
-    if "slot attention" in s.view.layers and s.selected in s.results:
-        heat = s.results[s.selected].slot_image_attention(frame, s.view.slot, s.view.direction)
+    k = display_scale(*image.shape[:2]) if display else 1
+    out = composite(image, frame_objects(s, frame), layer_style(s), s.pending, scale=k)
+    res = model_result(s, s.selected, frame) if s.selected is not None else None
+    if "slot attention" in s.view.layers and res is not None:
+        heat = res.slot_image_attention(frame, s.view.slot, s.view.direction)
         if heat is not None:
-            out = heatmap_overlay(out, heat, alpha=0.5)
+            out = heatmap_overlay(out, _upscaled(heat, k), alpha=0.5)
     if "BEV footprint" in s.view.layers:
-        poly = footprint(s, frame)
+        poly = footprint(s, frame, config)
         if poly is not None:
-            out = draw_polygon(out, poly, (255, 255, 0))
+            out = draw_polygon(out, poly * k, (255, 255, 0))
     return out
 
 
-def render_timeline(s: Session, frame: int, width: int = 800) -> np.ndarray:
+TIMELINE_WIDTH = 800
+
+
+def _upscaled(a: np.ndarray, k: int) -> np.ndarray:
+    return a if k == 1 else cv2.resize(a, (a.shape[1] * k, a.shape[0] * k), interpolation=cv2.INTER_LINEAR)
+
+
+def render_timeline(s: Session, frame: int, width: int = TIMELINE_WIDTH) -> np.ndarray:
     rows = []
     for obj_id, obj in s.objects.items():
         _, source = s.track_of(obj_id)
@@ -102,34 +113,15 @@ def _pca(s: Session):
     return s.pca[1]
 
 
-def bev_views(s: Session, frame: int) -> tuple[np.ndarray | None, np.ndarray | None, str]:
-    res = s.results.get(s.selected) if s.selected is not None else None
-    if res is None:
-        return None, None, "Select a segmented object to see its BEV map."
-    bev = res.bev_map(frame)
-    if bev is None:
-        return None, None, f"{s.objects[s.selected].name} has no box on frame {frame}."
-    basis = _pca(s)
-    note = ("Bird's-eye view of the object's crop: camera at the bottom, depth 0-20 m upwards, "
-            "width -10..10 m. Left: PCA of the 256 channels (basis fixed per clip); right: channel energy.")
-    return bev_to_rgb(bev, basis), bev_energy(bev), note
+def bev_views(s: Session, frame: int, config=None) -> tuple[object | None, str]:
+    res = model_result(s, s.selected, frame) if s.selected is not None else None
+    if res is None or res.bev is None or res.index(frame) is None:
+        return None, "Select a segmented object with a box on this frame to see its BEV map."
+    return None, "BEV map"
 
 
-def slot_views(s: Session, frame: int, over: str) -> tuple[list, np.ndarray | None, str]:
-    """Gallery of per-slot attention tiles and the cell-to-slot assignment map."""
-    res = s.results.get(s.selected) if s.selected is not None else None
+def slot_views(s: Session, frame: int, config=None) -> tuple[object | None, str]:
+    res = model_result(s, s.selected, frame) if s.selected is not None else None
     if res is None or res.index(frame) is None or res.attn_slot_feature is None:
-        return [], None, "Select a segmented object with a box on this frame."
-    i = res.index(frame)
-    d = s.view.direction
-    maps = res.attn_slot_feature if over == "image" else res.attn_slot_bev
-    tiles = []
-    for slot in range(maps.shape[2]):
-        a = maps[d, i, slot].reshape(16, 16)
-        if over != "image":
-            a = a[::-1]  # camera at the bottom, as in the BEV panel
-        tiles.append((attention_tile(a, size=112, label=f"slot {slot}"), f"slot {slot}"))
-    assign = assignment_map(res.cell_assignment(frame, d), maps.shape[2], size=224)
-    note = (f"{'Forward' if d == 0 else 'Backward'} pass, last decoder layer, heads averaged; "
-            f"slots over {'image' if over == 'image' else 'BEV'} cells. Right: which slot each image cell attends to.")
-    return tiles, assign, note
+        return None, "Select a segmented object with a box on this frame to see its slots."
+    return None, "slots"

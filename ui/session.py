@@ -1,23 +1,28 @@
 """Server-side per-session state: the clip, its objects, model results and view settings.
 
 Frames and results are large, so they live here (keyed by the browser session) rather than
-in gr.State copies; the store evicts the least recently used sessions beyond a cap and
-drops a session when its tab closes.
+in gr.State copies. Every read or change of a session goes through `SessionStore.use()`,
+which holds that session's lock. `revision` counts changes, so caches know when to refresh.
 """
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from eoras_core.engine import EorasPredictor, TrackResult
-from eoras_core.modeling import EoRaS
+from eoras_core.engine import TrackResult
+from eoras_core.shared_predictor import SharedPredictor, VideoRef
 
 from .annotations import MaskEdits
 from .objects import LabelledObject, colour_for, fill_track
+
+_clip_keys = itertools.count(1)
 
 
 @dataclass
@@ -39,28 +44,66 @@ class ViewSettings:
     occluded_opacity: float = 0.6
     direction: int = 0            # slot attention: 0 forward pass, 1 backward
     slot: int = 0                 # slot overlaid on the frame
+    over: str = "image"           # slot attention over image or BEV cells
+    scale: str = "shared"         # slot tiles: one colour range or one per slot
     hidden: frozenset[int] = frozenset()
+
+
+@dataclass
+class Preview:
+    """A single-frame model run right after a box was drawn; replaced by the clip run."""
+
+    frame: int
+    signature: str
+    result: TrackResult
+
+
+@dataclass
+class Playback:
+    """Wall-clock playback: the frame shown follows elapsed time, so slow ticks skip frames."""
+
+    start_time: float = 0.0
+    start_frame: int = 0
+    ticks: list[float] = field(default_factory=list)
+
+    def restart(self, frame: int) -> None:
+        self.start_time, self.start_frame, self.ticks = time.monotonic(), frame, []
+
+    def frame_now(self, fps: float, num_frames: int) -> int:
+        now = time.monotonic()
+        self.ticks = [t for t in self.ticks if now - t < 2.0] + [now]
+        return (self.start_frame + int((now - self.start_time) * fps)) % max(1, num_frames)
+
+    def rate(self) -> float:
+        """Frames shown per second over the last two seconds."""
+        if len(self.ticks) < 2:
+            return 0.0
+        return (len(self.ticks) - 1) / max(1e-6, self.ticks[-1] - self.ticks[0])
 
 
 @dataclass
 class Session:
     clip: Sequence[np.ndarray] | None = None      # FrameStore or (T,H,W,3) array
     clip_name: str = ""
+    clip_key: tuple = ()                           # names the clip in the shared encoder cache
     fps: float = 24.0
-    K: np.ndarray | None = None
+    K: np.ndarray | None = None                    # (T,3,3) the model's K for this clip
+    given_K: np.ndarray | None = None              # K that came with the clip (MOVi scenes)
     gt: GroundTruth | None = None
     objects: dict[int, LabelledObject] = field(default_factory=dict)
     selected: int | None = None
     next_id: int = 1
-    pending: tuple[int, int] | None = None         # first click of a two-click box
+    pending: tuple[float, float] | None = None     # first corner of a two-click box
     results: dict[int, TrackResult] = field(default_factory=dict)
     result_sig: dict[int, str] = field(default_factory=dict)
-    tracks: dict[int, tuple[str, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    rates: dict[int, tuple[str, np.ndarray]] = field(default_factory=dict)  # occlusion rate per result
+    previews: dict[int, Preview] = field(default_factory=dict)
+    tracks: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    flow_done: set[int] = field(default_factory=set)   # objects whose tracks include optical flow
     edits: MaskEdits = field(default_factory=MaskEdits)
     view: ViewSettings = field(default_factory=ViewSettings)
-    predictor: EorasPredictor | None = None
-    pca: Any = None
+    playback: Playback = field(default_factory=Playback)
+    revision: int = 0
+    caches: dict[str, tuple[int, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -73,18 +116,32 @@ class Session:
             return (0, 0)
         return tuple(np.asarray(self.clip[0]).shape[:2])  # type: ignore[return-value]
 
+    @property
+    def video(self) -> VideoRef:
+        return VideoRef(self.clip_key, self.clip, self.given_K)
+
+    def changed(self) -> None:
+        self.revision += 1
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """compute() once per revision of the session."""
+        hit = self.caches.get(name)
+        if hit is None or hit[0] != self.revision:
+            hit = (self.revision, compute())
+            self.caches[name] = hit
+        return hit[1]
+
     def reset_clip(self, clip: Sequence[np.ndarray], name: str, fps: float, K: np.ndarray | None,
-                   gt: GroundTruth | None) -> None:
-        self.clip, self.clip_name, self.fps, self.K, self.gt = clip, name, fps, K, gt
-        self.objects.clear()
-        self.results.clear()
-        self.result_sig.clear()
-        self.tracks.clear()
-        self.rates.clear()
+                   gt: GroundTruth | None, model_K: np.ndarray | None) -> None:
+        self.clip, self.clip_name, self.fps, self.given_K, self.gt = clip, name, fps, K, gt
+        self.K = model_K
+        self.clip_key = ("clip", next(_clip_keys))
+        for store in (self.objects, self.results, self.result_sig, self.previews, self.tracks, self.caches):
+            store.clear()
+        self.flow_done.clear()
         self.edits = MaskEdits()
-        self.selected, self.next_id, self.pending, self.pca = None, 1, None, None
-        if self.predictor is not None:
-            self.predictor.set_video(clip, K)
+        self.selected, self.next_id, self.pending = None, 1, None
+        self.changed()
 
     def add_object(self, name: str | None = None, category: str = "object", **kw: Any) -> LabelledObject:
         obj_id = self.next_id
@@ -92,27 +149,43 @@ class Session:
         obj = LabelledObject(obj_id, name or f"object {obj_id}", category, colour_for(obj_id), **kw)
         self.objects[obj_id] = obj
         self.selected = obj_id
+        self.boxes_changed(obj_id)
         return obj
 
     def delete_object(self, obj_id: int) -> None:
-        self.objects.pop(obj_id, None)
-        self.results.pop(obj_id, None)
-        self.result_sig.pop(obj_id, None)
-        self.tracks.pop(obj_id, None)
+        for store in (self.objects, self.results, self.result_sig, self.previews, self.tracks):
+            store.pop(obj_id, None)
+        self.flow_done.discard(obj_id)
         self.edits.drop_object(obj_id)
         if self.selected == obj_id:
             self.selected = next(iter(self.objects), None)
+        self.changed()
+
+    def boxes_changed(self, obj_id: int) -> None:
+        """An object's keyframes changed: its interpolated track is recomputed now (cheap);
+        optical flow past the last keyframe follows in `update_flow`."""
+        obj = self.objects[obj_id]
+        self.tracks[obj_id] = fill_track(obj, None, self.num_frames)
+        self.flow_done.discard(obj_id)
+        self.changed()
+
+    def update_flow(self) -> list[int]:
+        """Track every object that needs it past its last keyframe; returns the ids updated."""
+        todo = [i for i, o in self.objects.items()
+                if i not in self.flow_done and o.keyframes and o.track_after_last]
+        for obj_id in todo:
+            self.tracks[obj_id] = fill_track(self.objects[obj_id], self.clip, self.num_frames)
+            self.flow_done.add(obj_id)
+        for obj_id, obj in self.objects.items():
+            if not (obj.keyframes and obj.track_after_last):
+                self.flow_done.add(obj_id)
+        if todo:
+            self.changed()
+        return todo
 
     def track_of(self, obj_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """Effective (T,4) boxes and (T,) sources of an object, recomputed only when it changed."""
-        obj = self.objects[obj_id]
-        sig = obj.signature()
-        cached = self.tracks.get(obj_id)
-        if cached is None or cached[0] != sig:
-            track, source = fill_track(obj, self.clip, self.num_frames)
-            cached = (sig, track, source)
-            self.tracks[obj_id] = cached
-        return cached[1], cached[2]
+        """Effective (T,4) boxes (NaN = none) and (T,) sources of an object (computed on change)."""
+        return self.tracks[obj_id]
 
     def stale_objects(self) -> list[int]:
         """Objects whose boxes changed since their last model run (or that never ran)."""
@@ -120,28 +193,50 @@ class Session:
 
 
 class SessionStore:
-    """Sessions by id; least recently used ones are dropped beyond `capacity`."""
+    """Sessions by id; least recently used ones are dropped beyond `capacity`.
 
-    def __init__(self, model: EoRaS | None, capacity: int = 16) -> None:
-        self.model = model
+    `use(sid)` is the one way in: it yields the session with its lock held. Dropped
+    sessions free their frames in the shared predictor's cache.
+    """
+
+    def __init__(self, engine: SharedPredictor | None, capacity: int = 16) -> None:
+        self.engine = engine
         self.capacity = capacity
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, sid: str) -> Session:
+    def _get(self, sid: str) -> Session:
         with self._lock:
             s = self._sessions.get(sid)
+            evicted = []
             if s is None:
-                s = Session(predictor=EorasPredictor(self.model) if self.model is not None else None)
+                s = Session()
                 self._sessions[sid] = s
                 while len(self._sessions) > self.capacity:
-                    self._sessions.popitem(last=False)
+                    evicted.append(self._sessions.popitem(last=False)[1])
             self._sessions.move_to_end(sid)
-            return s
+        for old in evicted:
+            self._release(old)
+        return s
+
+    @contextmanager
+    def use(self, sid: str) -> Iterator[Session]:
+        s = self._get(sid)
+        with s.lock:
+            yield s
 
     def drop(self, sid: str) -> None:
         with self._lock:
-            self._sessions.pop(sid, None)
+            s = self._sessions.pop(sid, None)
+        if s is not None:
+            self._release(s)
+
+    def _release(self, s: Session) -> None:
+        if self.engine is not None and s.clip_key:
+            self.engine.forget(s.clip_key)
+
+    def __contains__(self, sid: str) -> bool:
+        return sid in self._sessions
 
     def __len__(self) -> int:
         return len(self._sessions)

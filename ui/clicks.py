@@ -1,0 +1,40 @@
+"""Clicks on the frame, as the browser reports them.
+
+Gradio maps image clicks with a scale capped at 1, which shifts clicks on frames shown
+larger than their pixel size. keys.js therefore measures each press itself: the position
+inside the image's drawn content (object-fit letterboxing removed) as fractions of its
+width and height, clamped to [0, 1], and writes them as JSON into a hidden textbox. This
+module turns that message into frame pixels.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .actions import UserError
+
+
+@dataclass(frozen=True)
+class Press:
+    """kind 'click' (one point) or 'box' (a drag: two corners); points as (fx, fy) in [0, 1]."""
+
+    kind: str
+    points: tuple[tuple[float, float], ...]
+
+
+def parse_press(message: str) -> Press:
+    """Validate the browser's message: {"kind": "click"|"box", "points": [[fx, fy], ...]}."""
+    try:
+        doc = json.loads(message)
+        kind = doc["kind"]
+        points = tuple((min(1.0, max(0.0, float(x))), min(1.0, max(0.0, float(y)))) for x, y in doc["points"])
+    except (TypeError, ValueError, KeyError):
+        raise UserError("The click could not be read; click the frame again.") from None
+    if kind not in ("click", "box") or len(points) != (1 if kind == "click" else 2):
+        raise UserError("The click could not be read; click the frame again.")
+    return Press(kind, points)
+
+
+def to_pixels(point: tuple[float, float], height: int, width: int) -> tuple[float, float]:
+    """(fx, fy) fractions -> (x, y) frame pixels; the frame's far edge is x = width."""
+    return point[0] * width, point[1] * height

@@ -1,0 +1,82 @@
+"""Read-only questions about a session: effective masks, occlusion rates, what a frame shows.
+
+Nothing here changes the session (caches aside, which are keyed by its revision), so
+rendering, plots and exports can call these freely.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from eoras_core.engine import TrackResult
+
+from .session import Session
+
+
+def model_result(s: Session, obj_id: int, frame: int) -> TrackResult | None:
+    """The model output that covers this object on this frame.
+
+    A clip run made for the object's current boxes wins; a fresh single-frame preview
+    covers its frame until the next clip run; an outdated clip run is still shown.
+    """
+    res = s.results.get(obj_id)
+    obj = s.objects.get(obj_id)
+    fresh = res is not None and obj is not None and s.result_sig.get(obj_id) == obj.signature()
+    if fresh and res.index(frame) is not None:
+        return res
+    prev = s.previews.get(obj_id)
+    if prev is not None and prev.frame == frame:
+        return prev.result
+    if res is not None and res.index(frame) is not None:
+        return res
+    return None
+
+
+def object_masks(s: Session, obj_id: int, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Effective (visible, amodal) (H,W) bool masks: a human edit wins over the model."""
+    res = model_result(s, obj_id, frame)
+    vis = s.edits.current(obj_id, frame, "visible")
+    amo = s.edits.current(obj_id, frame, "amodal")
+    if res is not None:
+        vis = res.visible_mask(frame) if vis is None else vis
+        amo = res.amodal_mask(frame) if amo is None else amo
+    return vis, amo
+
+
+def occlusion_rates(s: Session, obj_id: int) -> np.ndarray:
+    """(T,) 1 - visible/amodal area per frame; NaN where the object has no clip result."""
+
+    def compute() -> np.ndarray:
+        rates = np.full(s.num_frames, np.nan)
+        res = s.results.get(obj_id)
+        if res is None:
+            return rates
+        for f in res.frames:
+            vis, amo = object_masks(s, obj_id, int(f))
+            area = amo.sum()
+            if area:
+                rates[int(f)] = 1.0 - (vis & amo).sum() / area
+        return rates
+
+    return s.cached(f"rates:{obj_id}", compute)
+
+
+def selected_object(s: Session):
+    return s.objects.get(s.selected) if s.selected is not None else None
+
+
+def box_on(s: Session, obj_id: int, frame: int) -> tuple[float, float, float, float] | None:
+    track, _ = s.track_of(obj_id)
+    return None if np.isnan(track[frame, 0]) else tuple(float(v) for v in track[frame])
+
+
+def frame_text(s: Session, frame: int) -> str:
+    """The caption under the frame: where we are, what is selected, what a click will do."""
+    if s.clip is None:
+        return "No clip loaded — open a demo clip or upload a video."
+    ts = s.clip.timestamp(frame) if hasattr(s.clip, "timestamp") else frame / max(s.fps, 1e-6)
+    sel = selected_object(s)
+    extra = ""
+    if sel is not None:
+        extra = f" · selected: **{sel.name}**" + (" ◆ keyframe here" if frame in sel.keyframes else "")
+    pending = " · first corner set — click the opposite corner (Esc cancels)" if s.pending else ""
+    return f"frame **{frame}** / {s.num_frames - 1} · {ts:.2f} s · {s.fps:.3g} fps{extra}{pending}"
