@@ -28,8 +28,6 @@ __all__ = [
     "crop_mask",
     "paste_back",
     "paste_back_prob",
-    "xyxy_to_kubric",
-    "kubric_to_xyxy",
 ]
 
 
@@ -141,15 +139,3 @@ def paste_back(prob: torch.Tensor | np.ndarray, pos: Sequence[int], H: int, W: i
                threshold: float = 0.5) -> np.ndarray:
     """(121, 121) probabilities -> (H, W) bool mask: resize, threshold (> threshold), paste."""
     return _place((_resize_to_box(prob, pos) > threshold).numpy(), pos, H, W)
-
-
-def xyxy_to_kubric(box_xyxy: Sequence[float], H: int, W: int) -> np.ndarray:
-    """Pixel box (x1, y1, x2, y2) -> Kubric (ymin, xmin, ymax, xmax) in [0, 1], float64 (4,)."""
-    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
-    return np.array([y1 / H, x1 / W, y2 / H, x2 / W], dtype=np.float64)
-
-
-def kubric_to_xyxy(bbox_kubric: Sequence[float], H: int, W: int) -> np.ndarray:
-    """Kubric (ymin, xmin, ymax, xmax) in [0, 1] -> pixel (x1, y1, x2, y2), float64 (4,)."""
-    ymin, xmin, ymax, xmax = (float(v) for v in bbox_kubric)
-    return np.array([xmin * W, ymin * H, xmax * W, ymax * H], dtype=np.float64)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from eoras_core.crop import (crop_mask, crop_patch, crop_patches, crop_positions, enlarged_box,
-                             kubric_to_xyxy, paste_back, paste_back_prob, xyxy_to_kubric)
+                             paste_back, paste_back_prob)
 
 GOLDEN = np.load(Path(__file__).parent / "fixtures" / "golden" / "golden_crop.npz")
 CASES = list(range(int(GOLDEN["num_cases"])))
@@ -54,10 +54,3 @@ def test_batched_crop_matches_single() -> None:
     assert out.shape == (2, 3, 128, 128) and out.dtype == torch.float32
     np.testing.assert_allclose(out[1].permute(1, 2, 0).numpy(), case(1, "patch"), atol=1e-5)
     np.testing.assert_array_equal(crop_positions(boxes, 256, 256), np.stack([case(0, "pos"), case(1, "pos")]))
-
-
-def test_box_conversions_round_trip() -> None:
-    kub = np.array([0.25, 0.1, 0.75, 0.5])
-    xyxy = kubric_to_xyxy(kub, 200, 320)
-    np.testing.assert_allclose(xyxy, [32.0, 50.0, 160.0, 150.0])
-    np.testing.assert_allclose(xyxy_to_kubric(xyxy, 200, 320), kub)

@@ -7,7 +7,8 @@ from eoras_core import build_eoras
 from eoras_core.crop import crop_patches, paste_back
 from eoras_core.engine import EorasPredictor
 from eoras_core.intrinsics import default_intrinsics
-from eoras_core.tracks import as_track, interpolate_keyframes, to_kubric
+from eoras_core.boxes import as_track, xyxy_to_kubric
+from eoras_core.tracks import interpolate_keyframes
 
 T, H, W = 6, 96, 128
 
@@ -29,7 +30,7 @@ def model():
 def reference(model, frames, track):
     """The plain model on the track's frames, pasted back frame by frame."""
     keep = np.flatnonzero(~np.isnan(track[:, 0]))
-    kub = to_kubric(track[keep], H, W)
+    kub = xyxy_to_kubric(track[keep], H, W)
     crops = crop_patches(frames[keep], kub)
     K = torch.from_numpy(default_intrinsics("kubric", H, W, len(keep)))
     with torch.no_grad():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from eoras_core.boxes import kubric_boxes_of_ids
 from eoras_core.data import DatasetError, MoviSplit, write_instance_list, write_movi_video
-from eoras_core.data.movi import kubric_boxes_from_ids
 
 T, H, W = 3, 24, 32
 K = np.array([[35 / 32, 0, -0.5], [0, -35 / 32, -0.5], [0, 0, -1]], dtype=np.float32)
@@ -54,7 +54,7 @@ def test_round_trip(split: Path) -> None:
     assert depth is not None and depth.shape == (T, H, W) and depth[0, 0, 0] == 1.0
     for obj in range(3):
         tr = ds.track("vid0", obj)
-        boxes, bframes = kubric_boxes_from_ids(ids, obj)
+        boxes, bframes = kubric_boxes_of_ids(ids, obj)
         np.testing.assert_array_equal(tr.frames, bframes)
         np.testing.assert_allclose(tr.boxes_kubric, boxes, rtol=1e-6)
         np.testing.assert_array_equal(tr.amodal, amodal[obj][tr.frames])

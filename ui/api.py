@@ -16,7 +16,7 @@ from typing import Any
 from eoras_core.engine import EorasPredictor
 from eoras_core.export import ObjectTrackExport, write_json, youtube_vis_document
 from eoras_core.modeling import EoRaS
-from eoras_core.tracks import as_track
+from eoras_core.boxes import as_track
 from eoras_core.media import LoadCaps, load_clip
 
 from .actions import UserError

@@ -13,26 +13,17 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from eoras_core.boxes import Box, box_of_mask, clip_box
 from eoras_core.tracks import interpolate_keyframes
 
-Box = tuple[float, float, float, float]  # pixel x0, y0, x1, y1
+__all__ = ["Box", "PALETTE", "LabelledObject", "box_of_mask", "clip_box", "colour_for", "fill_track",
+           "recentre_on_mask", "track_box"]
 PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (170, 110, 40)]
 
 
 def colour_for(obj_id: int) -> tuple[int, int, int]:
     return PALETTE[(obj_id - 1) % len(PALETTE)]
-
-
-def clip_box(box: Sequence[float], H: int, W: int) -> Box | None:
-    """Order the corners and clip to the frame; None when nothing of the box is inside."""
-    x0, x1 = sorted((float(box[0]), float(box[2])))
-    y0, y1 = sorted((float(box[1]), float(box[3])))
-    x0, x1 = max(0.0, x0), min(float(W), x1)
-    y0, y1 = max(0.0, y0), min(float(H), y1)
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    return (x0, y0, x1, y1)
 
 
 @dataclass
@@ -119,14 +110,6 @@ def track_box(prev: np.ndarray, nxt: np.ndarray, box: np.ndarray, max_points: in
     hw, hh = (x1 - x0) / 2 * scale, (y1 - y0) / 2 * scale
     moved = clip_box((cx - hw, cy - hh, cx + hw, cy + hh), H, W)
     return None if moved is None else np.array(moved)
-
-
-def box_of_mask(mask: np.ndarray) -> Box | None:
-    """Tight pixel box (x0, y0, x1, y1), x1/y1 exclusive, of a boolean mask; None if empty."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return None
-    return (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
 
 
 def recentre_on_mask(box: Box, visible: np.ndarray, blend: float = 1.0) -> Box:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eoras_core.boxes import kubric_to_xyxy
 from eoras_core.data import movi_layout
 from eoras_core.data.movi import DatasetError, MoviSplit
 from eoras_core.media import FrameStore, LoadCaps, VideoError, is_movi_scene, load_clip
@@ -78,9 +79,8 @@ def open_movi_scene(path: str | Path, caps: LoadCaps) -> OpenedClip:
                     if j is None:
                         continue
                     amodal[obj, i] = tr.amodal[j]
-                    y0, x0, y1, x1 = tr.boxes_kubric[j]
-                    H, W = ids.shape[1:]
-                    boxes.setdefault(obj, {})[i] = (x0 * W, y0 * H, x1 * W, y1 * H)
+                    x0, y0, x1, y1 = (float(v) for v in kubric_to_xyxy(tr.boxes_kubric[j], *ids.shape[1:]))
+                    boxes.setdefault(obj, {})[i] = (x0, y0, x1, y1)
         except DatasetError as exc:
             raise VideoError(str(exc)) from None
     fps = movi_layout.frame_rate(meta) / caps.stride

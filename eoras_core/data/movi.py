@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from ..boxes import kubric_boxes_of_ids
 from ..intrinsics import MOVI_FOCAL_MM, MOVI_SENSOR_MM, horizontal_fov
 from . import movi_layout as layout
 
@@ -29,7 +30,6 @@ __all__ = [
     "MoviSplit",
     "write_movi_video",
     "write_instance_list",
-    "kubric_boxes_from_ids",
 ]
 
 
@@ -263,21 +263,6 @@ def _save_ids(arr: np.ndarray, path: Path) -> None:
     Image.fromarray(np.ascontiguousarray(arr.astype(dtype))).save(path)
 
 
-def kubric_boxes_from_ids(visible_ids: np.ndarray, obj: int) -> tuple[list[list[float]], list[int]]:
-    """Kubric boxes of ``obj`` from (T, H, W) visible ids: (bboxes, bbox_frames).
-
-    ymax/xmax are exclusive ((last row + 1) / H), as Kubric computes them.
-    """
-    T, H, W = visible_ids.shape
-    boxes, frames = [], []
-    for f in range(T):
-        ys, xs = np.nonzero(visible_ids[f] == obj + 1)
-        if ys.size:
-            boxes.append([ys.min() / H, xs.min() / W, (ys.max() + 1) / H, (xs.max() + 1) / W])
-            frames.append(f)
-    return [[float(v) for v in b] for b in boxes], frames
-
-
 def write_movi_video(folder: str | Path, frames: np.ndarray, visible_ids: np.ndarray,
                      amodal_masks: np.ndarray | Sequence[np.ndarray], K: np.ndarray,
                      instances_meta: Sequence[dict[str, Any]] | None = None,
@@ -326,7 +311,7 @@ def write_movi_video(folder: str | Path, frames: np.ndarray, visible_ids: np.nda
     for obj, extra in enumerate(metas):
         inst = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in extra.items()}
         if "bboxes" not in inst or "bbox_frames" not in inst:
-            inst["bboxes"], inst["bbox_frames"] = kubric_boxes_from_ids(visible_ids, obj)
+            inst["bboxes"], inst["bbox_frames"] = kubric_boxes_of_ids(visible_ids, obj)
         inst["bbox_frames"] = [int(f) for f in inst["bbox_frames"]]
         inst["bboxes"] = [[float(v) for v in b] for b in inst["bboxes"]]
         instances.append(inst)

@@ -13,11 +13,12 @@ import numpy as np
 
 from .geometry import quat_from_matrix
 from .primitives import KINDS, local_extent
+from ..boxes import kubric_boxes_of_ids
 from ..intrinsics import kubric_K
 from .raycast import BACKGROUND_DEPTH, camera_rays, render_frame
 from .scene import SceneConfig, sample_scene
 
-__all__ = ["Clip", "render_clip", "kubric_boxes", "GENERATOR"]
+__all__ = ["Clip", "render_clip", "GENERATOR"]
 
 GENERATOR = "movi-lite"
 
@@ -64,25 +65,6 @@ def _unit_corners() -> np.ndarray:
     return np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float64)
 
 
-def kubric_boxes(visible_ids: np.ndarray, num_objects: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per object: (boxes (n, 4) Kubric (ymin, xmin, ymax, xmax) in [0, 1], frames (n,)).
-
-    visible_ids (T, H, W); ymax/xmax are exclusive ((last row + 1) / H) as in Kubric.
-    """
-    T, H, W = visible_ids.shape
-    out = []
-    for k in range(num_objects):
-        m = visible_ids == k + 1
-        rows, cols = m.any(axis=2), m.any(axis=1)            # (T, H), (T, W)
-        frames = np.flatnonzero(rows.any(axis=1))
-        r, c = rows[frames], cols[frames]
-        ymin, ymax = r.argmax(1), H - r[:, ::-1].argmax(1)
-        xmin, xmax = c.argmax(1), W - c[:, ::-1].argmax(1)
-        boxes = np.stack([ymin / H, xmin / W, ymax / H, xmax / W], 1).reshape(-1, 4)
-        out.append((boxes, frames))
-    return out
-
-
 def _project(points: np.ndarray, K: np.ndarray, cam_pos: np.ndarray, cam_R: np.ndarray) -> np.ndarray:
     """World points (T, 3) -> Kubric image coordinates (T, 2) (u right, v down, in [0, 1])."""
     cam = np.einsum("tji,tj->ti", cam_R, points - cam_pos)   # R^T (p - c)
@@ -117,7 +99,7 @@ def render_clip(seed: int, frames: int = 24, size: int | tuple[int, int] = 256, 
                      None if odepth is None else odepth[:, f])
 
     Ks = np.repeat(K[None], T, 0).astype(np.float32)
-    boxes = kubric_boxes(ids, N)
+    boxes = [kubric_boxes_of_ids(ids, k) for k in range(N)]
     visibility = [(ids == k + 1).sum(axis=(1, 2)) for k in range(N)]
     times = np.arange(T) / cfg.fps
     objects = []
