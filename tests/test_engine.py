@@ -8,7 +8,7 @@ from eoras_core.crop import crop_patches, paste_back
 from eoras_core.engine import EorasPredictor
 from eoras_core.intrinsics import default_intrinsics
 from eoras_core.boxes import as_track, xyxy_to_kubric
-from eoras_core.tracks import interpolate_keyframes
+from eoras_core.tracking import interpolate_keyframes
 
 T, H, W = 6, 96, 128
 
