@@ -7,6 +7,7 @@ camera (z from 0 to 20 m), and columns indexing width x from -10 to 10 m (column
 x = -10). Panels flip rows so the camera sits at the bottom, as in a map. Under the Kubric
 convention u = 0.5 - f*x/z, so +x lands on the *left* of the frame: pass mirror_x=True to
 make the panel's left match the frame's left. Pixel-convention (KITTI) K needs no mirror.
+bev_view.lateral_sign reads the rule from K; tests/test_views.py checks it through the model's lift.
 """
 from __future__ import annotations
 
@@ -75,14 +76,22 @@ def fit_pca_basis(maps: np.ndarray, max_samples: int = 20000, percentiles: tuple
     return PcaBasis(mean.astype(np.float32), comps.astype(np.float32), lo.astype(np.float32), hi.astype(np.float32))
 
 
-def bev_to_rgb(bev: np.ndarray, basis: PcaBasis, size: int = 256, mirror_x: bool = False) -> np.ndarray:
-    """bev (C,h,w) -> (size,size,3) uint8: PCA components as R,G,B, camera at the bottom."""
+def pca_rgb(bev: np.ndarray, basis: PcaBasis) -> np.ndarray:
+    """bev (C,h,w) -> (h,w,3) uint8 in the map's own cell order: PCA components as R,G,B.
+
+    Each component is scaled by the basis' clip-wide percentiles, so one colour means one
+    feature on every frame of the clip.
+    """
     C, h, w = bev.shape
     proj = basis.components @ (bev.reshape(C, -1).astype(np.float32) - basis.mean[:, None])  # (3,h*w)
     span = np.maximum(basis.hi - basis.lo, 1e-12)[:, None]
     rgb = np.clip((proj - basis.lo[:, None]) / span, 0.0, 1.0)
-    img = np.round(rgb * 255).astype(np.uint8).T.reshape(h, w, 3)
-    return _upscale(np.ascontiguousarray(bev_orient(img, mirror_x)), size)
+    return np.round(rgb * 255).astype(np.uint8).T.reshape(h, w, 3)
+
+
+def bev_to_rgb(bev: np.ndarray, basis: PcaBasis, size: int = 256, mirror_x: bool = False) -> np.ndarray:
+    """bev (C,h,w) -> (size,size,3) uint8: PCA components as R,G,B, camera at the bottom."""
+    return _upscale(np.ascontiguousarray(bev_orient(pca_rgb(bev, basis), mirror_x)), size)
 
 
 def bev_energy(bev: np.ndarray, size: int = 256, mirror_x: bool = False, cmap: int = cv2.COLORMAP_INFERNO) -> np.ndarray:
