@@ -238,3 +238,14 @@ def test_slot_figure_sizes_its_grid_to_the_slots():
     doms = [fig.layout[f"yaxis{'' if i == 1 else i}"].domain for i in range(1, 5)]
     assert len(set(doms)) == 1  # one row
     assert math.isclose(fig.layout.height, 124 + 90)
+
+
+def test_plot_curves_carry_their_frame_on_every_clickable_marker():
+    from ui.plots import _series
+
+    y = np.array([3.0, np.nan, 5.0, 4.0])
+    t = _series(np.arange(4), y, "cup amodal", "#ff0000", dash="dash")
+    assert t.mode == "lines+markers" and 0 < t.marker.size <= 6
+    np.testing.assert_array_equal(t.x, [0, 1, 2, 3])
+    np.testing.assert_array_equal(t.customdata, t.x)
+    assert (t.line.color, t.line.dash, t.marker.color) == ("#ff0000", "dash", "#ff0000")

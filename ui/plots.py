@@ -100,7 +100,8 @@ def figure(s: Session, frame: int | None = None) -> go.Figure:
     if frame is not None:
         fig.add_vline(x=frame, line_width=1, line_color="#888")
     # "closest": a click on a marker reports exactly that point, whose x is its frame.
-    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=220 * rows, margin=dict(l=40, r=10, t=60, b=30),
-                      hovermode="closest", hoverdistance=12, legend=dict(orientation="h"))
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=220 * rows,
+                      margin=dict(l=40, r=10, t=60, b=30), hovermode="closest", hoverdistance=12,
+                      legend=dict(orientation="h"))
     fig.update_xaxes(title_text="frame", row=rows, col=1)
     return fig
