@@ -24,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860))))
     ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     ap.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    ap.add_argument("--cache-mb", type=int, default=None,
+                    help="memory for encoded frames shared by all sessions (default: 1/16 of the machine's memory, 256-4096 MB)")
+    ap.add_argument("--max-sessions", type=int, default=16, help="sessions kept in memory; the least recently used go first")
     return ap.parse_args(argv)
 
 
@@ -51,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     on_space = "SPACE_ID" in os.environ
     host = "0.0.0.0" if on_space else args.host
     print(f"EoRaS Studio: model {model.config.name} on {next(model.parameters()).device}")
-    app = build_app(model, DEMO_DIR, gpu=gpu_decorator())
+    cache = None if args.cache_mb is None else args.cache_mb << 20
+    app = build_app(model, DEMO_DIR, max_sessions=args.max_sessions, gpu=gpu_decorator(), cache_bytes=cache)
     app.queue(default_concurrency_limit=1, max_size=64).launch(
         server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,
         run_history=False, max_file_size="2gb", show_error=True,

@@ -1,18 +1,25 @@
-"""Studio logic without a browser: load, draw, segment, re-run only what changed, render, export."""
+"""Studio logic without a browser: load, draw, preview, segment, re-run only what changed,
+render every layer, export, errors, sessions and the shared predictor."""
 import json
+import warnings
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
-import torch
 
-from eoras_core import build_eoras
+from eoras_core import load_eoras
 from eoras_core.export import rle_to_mask
-from eoras_core.video import LoadCaps, load_clip
-from ui.actions import UserError, click, delete_keyframe, open_clip, recentre, segment
+from eoras_core.media import LoadCaps, load_clip
+from eoras_core.shared_predictor import SharedPredictor
+from ui.actions import (UserError, apply_preview, apply_results, chunks, click, delete_keyframe, draw_box,
+                        keyframe_target, open_clip, plan_preview, plan_segment, recentre, run_segment, segment)
+from ui.clicks import parse_press, to_pixels
+from ui.context import UNEXPECTED, calm
 from ui.exporting import export_annotations, export_overlay
 from ui.plots import clip_scores, figure
-from ui.render import ALL_LAYERS, bev_views, render_frame, render_timeline, slot_views
+from ui.queries import model_result, object_masks, occlusion_rates
+from ui.render import ALL_LAYERS, render_frame, render_timeline
 from ui.scene_loading import open_any
 from ui.session import SessionStore
 
@@ -21,42 +28,63 @@ DEMO = ROOT / "assets" / "demo_clips" / "movilite_1"
 
 
 @pytest.fixture(scope="module")
-def store():
-    torch.manual_seed(0)
-    return SessionStore(build_eoras("tiny"))
+def engine():
+    return SharedPredictor(load_eoras(device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def store(engine):
+    return SessionStore(engine)
+
+
+def use(store, sid):
+    with store.use(sid) as s:
+        return s
 
 
 @pytest.fixture()
-def demo_session(store):
-    s = store.get("demo")
-    open_clip(s, open_any(DEMO, LoadCaps(max_frames=8)))
+def demo_session(store, engine):
+    s = use(store, "demo")
+    open_clip(s, open_any(DEMO, LoadCaps(max_frames=8)), engine)
     return s
 
 
 def test_demo_scene_brings_ground_truth_objects(demo_session):
     s = demo_session
     assert s.num_frames == 8 and s.gt is not None
-    assert len(s.objects) == s.gt.amodal.shape[0] > 0
+    assert len(s.objects) == s.gt.amodal.shape[0] == 9
     obj = next(iter(s.objects.values()))
     track, source = s.track_of(obj.obj_id)
-    assert obj.from_ground_truth and not obj.keyframes and (source > 0).any()
+    assert obj.from_ground_truth and not obj.keyframes
+    np.testing.assert_array_equal(source > 0, ~np.isnan(track[:, 0]))
+    assert (source > 0).sum() == len(obj.given)
 
 
-def test_click_segment_and_rerun_only_changed(demo_session):
+def test_click_preview_segment_and_rerun_only_changed(demo_session, engine):
     s = demo_session
     assert "First corner" in click(s, 0, 40, 50, "new")
+    assert s.pending == (40.0, 50.0)
     assert "Added" in click(s, 0, 120, 140, "new")
     new_id = s.selected
-    assert s.objects[new_id].keyframes[0] == (40.0, 50.0, 120.0, 140.0)
-    msg = segment(s)
-    assert f"Segmented {len(s.objects)} object(s)" in msg
-    assert segment(s) == "All objects are up to date."
+    assert s.objects[new_id].keyframes == {0: (40.0, 50.0, 120.0, 140.0)}
+    # Right after the box: a single-frame preview on that frame, nothing elsewhere.
+    job = plan_preview(s, 0)
+    assert job.obj_id == new_id and job.box == (40.0, 50.0, 120.0, 140.0)
+    apply_preview(s, job, engine.preview(job.video, job.frame, job.box, job.obj_id))
+    assert plan_preview(s, 0) is None  # already previewed
+    vis, amo = object_masks(s, new_id, 0)
+    assert vis.shape == s.size and amo.any() and not (vis & ~amo).all()
+    assert object_masks(s, new_id, 1) == (None, None)
+    msg = segment(s, engine)
+    assert msg.startswith(f"Segmented {len(s.objects)} object(s)")
+    assert new_id not in s.previews and model_result(s, new_id, 0) is s.results[new_id]
+    assert segment(s, engine) == "All objects are up to date."
     click(s, 3, 45, 55, "edit")
     click(s, 3, 125, 150, "edit")
     assert s.stale_objects() == [new_id]
-    assert "Segmented 1 object(s)" in segment(s)
+    assert "Segmented 1 object(s)" in segment(s, engine)
     res = s.results[new_id]
-    assert res.amodal_mask(3).shape == s.size
+    assert res.amodal_mask(3).shape == s.size and 3 in res.frames
     # Re-centring snaps the box to the effective visible mask (here a human edit).
     edited = np.zeros(s.size, bool)
     edited[60:90, 70:110] = True
@@ -64,76 +92,181 @@ def test_click_segment_and_rerun_only_changed(demo_session):
     assert "Re-centred" in recentre(s, 3)
     assert s.objects[new_id].keyframes[3] == (70.0, 60.0, 110.0, 90.0)
     s.edits.undo(new_id, 3, "visible")
+    assert keyframe_target(s, 0, +1) == 3 and keyframe_target(s, 5, -1) == 3
     assert "Deleted" in delete_keyframe(s, 3)
-    with pytest.raises(UserError, match="no keyframe"):
+    with pytest.raises(UserError, match="no keyframe on frame 5"):
         delete_keyframe(s, 5)
+    with pytest.raises(UserError, match="no keyframe after frame 0"):
+        keyframe_target(s, 0, +1)
 
 
-def test_tiny_or_outside_boxes_are_refused(demo_session):
-    click(demo_session, 0, 10, 10, "new")
-    assert "too small" in click(demo_session, 0, 11, 11, "new")
-    click(demo_session, 0, 300, 300, "new")
-    assert "outside" in click(demo_session, 0, 400, 400, "new")
-
-
-def test_every_layer_changes_the_picture(demo_session):
+def test_changes_during_a_run_are_not_overwritten(demo_session, engine):
     s = demo_session
-    segment(s)
-    raw = np.asarray(s.clip[2])
+    draw_box(s, 0, (30, 30, 100, 110), "new")
+    obj_id = s.selected
+    job = plan_segment(s)
+    assert chunks(job, max_object_frames=8)[0] != list(job.tracks)  # several chunks
+    results = run_segment(job, engine)
+    draw_box(s, 2, (35, 30, 105, 110), "edit")  # the user moved the box meanwhile
+    assert apply_results(s, job, results) == len(results) - 1
+    assert obj_id not in s.results and obj_id in s.stale_objects()
+
+
+def test_small_boxes_are_refused_and_edges_clamp(demo_session):
+    s = demo_session
+    click(s, 0, 10, 10, "new")
+    with pytest.raises(UserError, match="too small"):
+        click(s, 0, 11, 11, "new")
+    assert s.pending is None
+    H, W = s.size
+    draw_box(s, 0, (-20, -5, W + 40, 30), "new")
+    assert s.objects[s.selected].keyframes[0] == (0.0, 0.0, float(W), 30.0)
+
+
+def test_click_messages_map_to_frame_pixels():
+    press = parse_press(json.dumps({"kind": "box", "points": [[0.25, 0.5], [1.7, -0.2]], "n": 3}))
+    assert press.kind == "box" and press.points == ((0.25, 0.5), (1.0, 0.0))
+    assert to_pixels(press.points[0], 272, 640) == (160.0, 136.0)
+    assert to_pixels(press.points[1], 272, 640) == (640.0, 0.0)
+    for bad in ("", "{}", '{"kind": "click", "points": [[0.1, 0.2], [0.3, 0.4]]}', '{"kind": "tap", "points": [[0, 0]]}',
+                '{"kind": "click", "points": [["x", 0]]}'):
+        with pytest.raises(UserError, match="click the frame again"):
+            parse_press(bad)
+
+
+def test_every_layer_changes_the_picture(demo_session, engine):
+    s = demo_session
+    segment(s, engine)
+    s.selected = next(iter(s.results))
+    f = int(s.results[s.selected].frames[len(s.results[s.selected].frames) // 2])
+    raw = np.asarray(s.clip[f])
     s.view.layers = ()
-    np.testing.assert_array_equal(render_frame(s, 2), raw)
+    np.testing.assert_array_equal(render_frame(s, f, engine.config, display=False), raw)
     for layer in ALL_LAYERS:
         s.view.layers = (layer,)
-        img = render_frame(s, 2)
+        img = render_frame(s, f, engine.config, display=False)
         assert img.shape == raw.shape and img.dtype == np.uint8
-        if layer in ("visible", "boxes", "GT visible", "GT amodal", "slot attention", "BEV footprint"):
-            assert (img != raw).any(), layer
+        assert (img != raw).any(), layer
     s.view.layers = tuple(ALL_LAYERS)
     s.view.hidden = frozenset(s.objects)
-    hidden = render_frame(s, 2)
+    hidden = render_frame(s, f, engine.config)
     s.view.hidden = frozenset()
-    assert (render_frame(s, 2) != hidden).any()
+    shown = render_frame(s, f, engine.config)
+    assert shown.shape == (raw.shape[0] * 3, raw.shape[1] * 3, 3)  # 256 px frames are drawn 3x for the screen
+    assert (shown != hidden).any()
 
 
-def test_panels_plots_and_scores(demo_session):
+def test_occlusion_rates_follow_edits(demo_session, engine):
     s = demo_session
-    segment(s)
-    s.selected = next(iter(s.results))
-    f = int(s.results[s.selected].frames[0])
-    pca, energy, note = bev_views(s, f)
-    assert pca.shape[2] == 3 and energy.shape[2] == 3 and pca.std() > 0
-    tiles, assign, _ = slot_views(s, f, "image")
-    assert len(tiles) == 8 and assign.ndim == 3
-    tiles_bev, _, _ = slot_views(s, f, "bev")
-    assert not np.array_equal(tiles[0][0], tiles_bev[0][0])
+    segment(s, engine)
+    obj_id = next(iter(s.results))
+    f = int(s.results[obj_id].frames[0])
+    before = occlusion_rates(s, obj_id).copy()
+    _, amo = object_masks(s, obj_id, f)
+    s.edits.push(obj_id, f, "visible", np.zeros(s.size, bool))
+    after = occlusion_rates(s, obj_id)
+    assert after[f] == 1.0 and before[f] != 1.0
+    s.edits.undo(obj_id, f, "visible")
+    assert occlusion_rates(s, obj_id)[f] == before[f]
+
+
+def test_plots_timeline_and_scores(demo_session, engine):
+    s = demo_session
+    segment(s, engine)
+    f = 2
     assert render_timeline(s, f).shape[0] >= 18 * len(s.objects)
     scores = clip_scores(s)
-    assert scores is not None and 0 <= scores["miou_full_clean"] <= 1
+    assert 0.5 < scores["miou_full_clean"] <= 1 and 0 <= scores["miou_occ_clean"] <= 1
     fig = figure(s, f)
-    assert len(fig.data) >= 3
+    assert len(fig.data) >= 3 * len(s.objects)
+    assert all("markers" in trace.mode for trace in fig.data)
 
 
-def test_exports(demo_session, tmp_path):
+def test_exports(demo_session, engine):
     s = demo_session
-    segment(s)
-    path = export_annotations(s)
-    doc = json.loads(Path(path).read_text())
+    segment(s, engine)
+    doc = json.loads(Path(export_annotations(s)).read_text())
     assert doc["videos"][0]["length"] == s.num_frames
     ann = doc["annotations"][0]
     assert len(ann["segmentations"]) == s.num_frames
-    obj_id = ann["track_id"] if "track_id" in ann else next(iter(s.results))
+    obj_id = next(iter(s.results))
     res = s.results[obj_id]
-    f = int(res.frames[0])
-    if ann["segmentations"][f] is not None:
+    for f in (int(v) for v in res.frames):
         np.testing.assert_array_equal(rle_to_mask(ann["segmentations"][f]), res.amodal_mask(f))
-    video = export_overlay(s)
-    back = load_clip(video)
+    back = load_clip(export_overlay(s, engine.config))
     assert len(back) == s.num_frames and back.size == s.size
 
 
-def test_errors_say_what_to_do(store):
-    s = store.get("empty")
+def test_errors_say_what_to_do(store, engine):
+    s = use(store, "empty")
     with pytest.raises(UserError, match="Load a clip"):
-        segment(s)
+        segment(s, engine)
     with pytest.raises(UserError, match="Load a clip"):
         click(s, 0, 1, 1, "new")
+    open_clip(s, open_any(ROOT / "assets" / "demo_clips" / "movilite_2.mp4", LoadCaps(max_frames=4)), engine)
+    with pytest.raises(UserError, match="Add an object first"):
+        segment(s, engine)
+    with pytest.raises(UserError, match="Select an object"):
+        recentre(s, 0)
+    draw_box(s, 0, (10, 10, 60, 60), "new")
+    with pytest.raises(UserError, match="Segment object 1 first"):
+        recentre(s, 1)
+    with pytest.raises(UserError, match="no keyframe on frame 2"):
+        delete_keyframe(s, 2)
+
+
+def test_calm_handlers_skip_every_output():
+    a, b = object(), object()
+
+    @calm([a, b])
+    def mistake():
+        raise UserError("Do this instead.")
+
+    @calm([a, b])
+    def bug():
+        raise KeyError("internal")
+
+    @calm([a, b])
+    def partial():
+        return {b: 5}
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert all(isinstance(v, type(gr.skip())) for v in mistake().values()) and set(mistake()) == {a, b}
+        out = bug()
+    messages = [str(w.message) for w in seen]
+    assert "Do this instead." in messages and UNEXPECTED in messages
+    assert "internal" not in " ".join(messages)
+    assert set(out) == {a, b}
+    assert partial()[b] == 5 and isinstance(partial()[a], type(gr.skip()))
+
+
+def test_sessions_share_one_predictor_and_free_their_frames(engine):
+    small = SessionStore(engine, capacity=2)
+    clip = ROOT / "assets" / "demo_clips" / "movilite_3.mp4"
+    keys = {}
+    for sid in ("a", "b"):
+        s = use(small, sid)
+        open_clip(s, open_any(clip, LoadCaps(max_frames=4)), engine)
+        draw_box(s, 0, (60, 60, 160, 170), "new")
+        segment(s, engine)
+        keys[sid] = s.clip_key
+    held = engine.cached_bytes
+    key_a = keys["a"]
+    assert any(k[0] == key_a for k in engine.predictor._cache)
+    use(small, "c")  # a third session evicts the least recently used one
+    assert "a" not in small and "b" in small and len(small) == 2
+    assert not any(k[0] == key_a for k in engine.predictor._cache)
+    assert engine.cached_bytes < held
+    small.drop("b")
+    assert len(small) == 1
+
+
+def test_encoder_cache_is_bounded_in_bytes():
+    bounded = SharedPredictor(load_eoras(device="cpu"), cache_bytes=200_000)
+    store = SessionStore(bounded)
+    s = use(store, "x")
+    open_clip(s, open_any(ROOT / "assets" / "demo_clips" / "movilite_2.mp4", LoadCaps(max_frames=12)), bounded)
+    draw_box(s, 0, (60, 60, 160, 170), "new")
+    segment(s, bounded)
+    assert 0 < bounded.cached_bytes <= 200_000

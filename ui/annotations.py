@@ -31,17 +31,20 @@ class MaskEdits:
 
     def __init__(self) -> None:
         self._revs: dict[tuple[int, int, str], list[Revision]] = {}
+        self.revision = 0  # counts changes, so caches of effective masks know when to refresh
 
     def push(self, obj_id: int, frame: int, kind: str, mask: np.ndarray, source: str = "human") -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
         self._revs.setdefault((obj_id, frame, kind), []).append(Revision(mask_to_rle(mask), source, time.time()))
+        self.revision += 1
 
     def undo(self, obj_id: int, frame: int, kind: str) -> bool:
         revs = self._revs.get((obj_id, frame, kind))
         if not revs:
             return False
         revs.pop()
+        self.revision += 1
         return True
 
     def current(self, obj_id: int, frame: int, kind: str) -> np.ndarray | None:
@@ -55,6 +58,7 @@ class MaskEdits:
     def drop_object(self, obj_id: int) -> None:
         for key in [k for k in self._revs if k[0] == obj_id]:
             del self._revs[key]
+        self.revision += 1
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._revs.values())

@@ -338,9 +338,9 @@ def composite(
         taken: list[tuple[int, int, int, int]] = []
         for o, p in sorted(zip(shown, preps), key=lambda op: not op[0].selected):
             text = o.name or f"#{o.obj_id}"
-            if style.boxes and o.box is not None:
+            if o.box is not None:
                 _label(out, text, _int_box(scaled(o.box), H, W), o.colour, t, taken)
-            elif p is not None and (style.visible or style.amodal or style.occluded):
+            elif p is not None:
                 _label(out, text, scaled((p.xs.start, p.ys.start, p.xs.stop, p.ys.stop)), o.colour, t, taken)
     if pending_point is not None:
         draw_point(out, (int(pending_point[0] * scale), int(pending_point[1] * scale)))

@@ -16,7 +16,7 @@ import gradio as gr
 
 from eoras_core.data.movi import DatasetError
 from eoras_core.shared_predictor import SharedPredictor
-from eoras_core.video import VideoError
+from eoras_core.media import VideoError
 
 from .actions import UserError
 from .session import Session, SessionStore

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from eoras_core.video import LoadCaps
+from eoras_core.media import LoadCaps
 
 from . import refresh
 from .actions import UserError, open_clip

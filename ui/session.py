@@ -103,7 +103,7 @@ class Session:
     view: ViewSettings = field(default_factory=ViewSettings)
     playback: Playback = field(default_factory=Playback)
     revision: int = 0
-    caches: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    caches: dict[str, tuple[tuple[int, int], Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -124,10 +124,11 @@ class Session:
         self.revision += 1
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
-        """compute() once per revision of the session."""
+        """compute() once per revision of the session (and of its mask edits)."""
+        key = (self.revision, self.edits.revision)
         hit = self.caches.get(name)
-        if hit is None or hit[0] != self.revision:
-            hit = (self.revision, compute())
+        if hit is None or hit[0] != key:
+            hit = (key, compute())
             self.caches[name] = hit
         return hit[1]
 
