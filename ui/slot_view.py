@@ -181,6 +181,7 @@ def slot_figure(
     side = _side(N)
     assign = assignment_from_attention(attn) if assignment is None else np.asarray(assignment).reshape(side, side)
     z, cmin, cmax, bar_title, ticks = scaled_attention(attn, scale)
+    z = z.astype(np.float32)  # half the figure's bytes; colours need no more
     pal = [_hex(c) for c in slot_palette(S)]
     xs, ys = _cells(over, side, x_range, z_range, mirror)
     orient = (lambda g: g) if over == "image" else (lambda g: bev_display(g, mirror))
