@@ -5,7 +5,8 @@ it, so an exported clip can be evaluated or trained on without a converter. The 
 goes in the standard ``segmentations`` field (what a VIS loader reads); the visible mask and
 the per-frame occlusion rate are extra fields those loaders ignore. Masks are COCO RLE, the
 format pycocotools decodes. The layout is documented in docs/EXPORT_SCHEMA.md and versioned
-by ``SCHEMA_VERSION``.
+by ``SCHEMA_VERSION``. ``youtube_vis_document`` is the one builder of the document: the
+studio's page export and the ``segment_video`` API both call it.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def _as_bool_mask(mask: np.ndarray, what: str) -> np.ndarray:
 
 @dataclass
 class ObjectTrackExport:
-    """One object over the clip, masks at the video's full (height, width).
+    """One object over the clip, masks at the document's (height, width).
 
     amodal / visible: one entry per frame (None where the object has no mask), or a
     function frame -> mask | None so masks can be pasted to full size one frame at a time
@@ -84,16 +85,20 @@ class ObjectTrackExport:
 
 def youtube_vis_document(video_name: str, width: int, height: int, length: int,
                          objects: Sequence[ObjectTrackExport], fps: float | None = None,
-                         extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                         extra: dict[str, Any] | None = None, mask_scale: float = 1.0) -> dict[str, Any]:
     """YouTube-VIS document for one video of ``length`` frames of (height, width).
 
     One annotation per object, with per-frame lists (in frame order) of amodal RLE
     (``segmentations``), ``visible_segmentations``, amodal ``bboxes`` [x, y, w, h], amodal
     ``areas`` and ``occlusion_rates``. Masks must be (height, width), else ValueError.
-    ``extra`` adds fields to ``info`` (the schema fields win).
+    mask_scale: (height, width) over the source video's size, recorded as
+    ``info.mask_scale`` (1.0 = full resolution; less when the frames were downscaled on
+    loading). ``extra`` adds fields to ``info`` (the schema fields win).
     """
     if width < 1 or height < 1 or length < 0:
         raise ValueError(f"bad video size {width}x{height} x {length} frames")
+    if not 0 < mask_scale <= 1:
+        raise ValueError(f"mask_scale must be in (0, 1], got {mask_scale}")
     categories = _categories(objects)
     cat_ids = {c["name"]: c["id"] for c in categories}
     video: dict[str, Any] = {"id": 1, "name": video_name, "width": int(width),
@@ -103,7 +108,7 @@ def youtube_vis_document(video_name: str, width: int, height: int, length: int,
         video["fps"] = float(fps)
     annotations = [_annotation(i + 1, obj, cat_ids[obj.category or DEFAULT_CATEGORY],
                                width, height, length) for i, obj in enumerate(objects)]
-    info = {**(extra or {}), "schema_version": SCHEMA_VERSION,
+    info = {**(extra or {}), "schema_version": SCHEMA_VERSION, "mask_scale": float(mask_scale),
             "description": "EoRaS Studio amodal video instance segmentation export "
                            "(YouTube-VIS layout; amodal masks in 'segmentations')"}
     return {"info": info, "videos": [video], "categories": categories,

@@ -70,15 +70,9 @@ def test_rle_to_mask_bytes_and_uncompressed():
     mask = _box_mask(1, 2, 3, 5, shape=(4, 6))
     rle = mask_to_rle(mask)
     np.testing.assert_array_equal(rle_to_mask({**rle, "counts": rle["counts"].encode()}), mask)
-    # uncompressed COCO RLE: column-major run lengths starting with zeros
-    flat = mask.flatten(order="F").astype(int)
-    runs, cur, n = [], 0, 0
-    for v in flat:
-        if v != cur:
-            runs.append(n)
-            cur, n = v, 0
-        n += 1
-    runs.append(n)
+    # uncompressed COCO RLE: column-major run lengths, starting with a run of zeros
+    runs = [9, 2, 2, 2, 2, 2, 5]
+    np.testing.assert_array_equal(np.repeat(np.arange(len(runs)) % 2, runs).reshape(6, 4).T, mask)
     np.testing.assert_array_equal(rle_to_mask({"size": [4, 6], "counts": runs}), mask)
 
 
@@ -126,16 +120,17 @@ def test_nulls_bboxes_and_occlusion(doc):
 
 
 def test_pycocotools_decodes_every_segmentation(doc):
+    car, blob = doc["annotations"]
+    assert [rle is None for rle in car["segmentations"]] == [False, True, False, True]
+    assert [rle is None for rle in car["visible_segmentations"]] == [False, True, False, True]
+    assert [rle is None for key in ("segmentations", "visible_segmentations") for rle in blob[key]] == [False] * 8
     for ann in doc["annotations"]:
         for key in ("segmentations", "visible_segmentations"):
-            for rle in ann[key]:
-                if rle is None:
-                    continue
+            for rle in (r for r in ann[key] if r is not None):
                 coded = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
                 m = mask_utils.decode(coded)
                 assert m.shape == (H, W) and m.dtype == np.uint8
                 np.testing.assert_array_equal(m.astype(bool), rle_to_mask(rle))
-    car = doc["annotations"][0]
     np.testing.assert_array_equal(rle_to_mask(car["segmentations"][0]), _box_mask(0, 0, 10, 10))
 
 
@@ -155,6 +150,14 @@ def test_size_mismatch_raises():
     short = ObjectTrackExport(id=2, name="y", category=None, amodal=[None], visible=[None])
     with pytest.raises(ValueError, match="1 amodal masks for 3 frames"):
         youtube_vis_document("v", W, H, 3, [short])
+
+
+def test_mask_scale_is_recorded(doc):
+    assert doc["info"]["mask_scale"] == 1.0
+    half = youtube_vis_document("v", W, H, 1, [], extra={"mask_scale": 3}, mask_scale=0.5)
+    assert half["info"]["mask_scale"] == 0.5  # the builder's field wins over extra
+    with pytest.raises(ValueError, match="mask_scale must be in"):
+        youtube_vis_document("v", W, H, 1, [], mask_scale=0)
 
 
 def test_no_objects():

@@ -43,8 +43,8 @@ def export_annotations(s: Session) -> Path:
 
         objects.append(ObjectTrackExport(obj_id, obj.name, obj.category, lambda f, m=mask: m(f, 1),
                                          lambda f, m=mask: m(f, 0)))
-    scale = getattr(s.clip, "scale", 1.0)
-    extra = {"source": s.clip_name, "stored_scale": scale,
+    extra = {"source": s.clip_name,
              "note": "masks at the studio's decoded size; use the segment_video API for the source resolution"}
-    doc = youtube_vis_document(Path(s.clip_name).stem or "clip", W, H, s.num_frames, objects, fps=s.fps, extra=extra)
+    doc = youtube_vis_document(Path(s.clip_name).stem or "clip", W, H, s.num_frames, objects, fps=s.fps, extra=extra,
+                               mask_scale=getattr(s.clip, "scale", 1.0))
     return write_json(doc, _out_dir() / "annotations.json")
