@@ -3,7 +3,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 
@@ -37,25 +36,31 @@ def test_segment_video_returns_youtube_vis(studio_url, short_bikes):
     for ann in (cyclist, car):
         for key in ("segmentations", "visible_segmentations", "bboxes", "occlusion_rates"):
             assert len(ann[key]) == 30
-    # No box before the first keyframe: null there.
-    assert all(x is None for x in cyclist["segmentations"][:5])
-    assert cyclist["bboxes"][:5] == [None] * 5
+    assert doc["info"]["mask_scale"] == 1.0 and doc["info"]["source"] == "bikes30.mp4"
+    present = {ann["name"]: [seg is not None for seg in ann["segmentations"]] for ann in (cyclist, car)}
+    # Nothing before the cyclist's first keyframe (5); masks on the keyed span 5..15 and on
+    # frames tracked past the last keyframe; the car is keyed on frame 0 and tracked on.
+    assert present["cyclist"][:5] == [False] * 5
+    assert present["cyclist"][5:21] == [True] * 16
+    assert present["car"][:21] == [True] * 21
     for ann in (cyclist, car):
-        for seg, vis, rate in zip(ann["segmentations"], ann["visible_segmentations"], ann["occlusion_rates"]):
-            if seg is None:
-                assert rate is None
-                continue
+        absent = [f for f, here in enumerate(present[ann["name"]]) if not here]
+        assert [ann["occlusion_rates"][f] for f in absent] == [None] * len(absent)
+        assert [ann["bboxes"][f] for f in absent] == [None] * len(absent)
+        for f in (f for f, here in enumerate(present[ann["name"]]) if here):
+            seg, vis, rate = ann["segmentations"][f], ann["visible_segmentations"][f], ann["occlusion_rates"][f]
             assert seg["size"] == [272, 640] and isinstance(seg["counts"], str)
             amodal = rle_to_mask(seg)
             assert amodal.shape == (272, 640) and amodal.any()
-            visible = rle_to_mask(vis) if vis is not None else np.zeros_like(amodal)
+            visible = rle_to_mask(vis)  # the model gives a visible mask wherever it gives an amodal one
             expected = 1 - (visible & amodal).sum() / amodal.sum()
             assert rate == pytest.approx(expected, abs=1e-6)
 
 
 def test_segment_video_rejects_bad_requests(studio_url, short_bikes):
     client = Client(studio_url, verbose=False)
-    for bad, words in [("not json", "not valid JSON"), ('{"objects": []}', "objects"),
-                       ('{"objects": [{"id": 1, "boxes": {"99": [0, 0, 10, 10]}}]}', "outside the video")]:
+    for bad, words in [("not json", "request: not valid JSON"), ('{"objects": []}', "objects: must be a non-empty list"),
+                       ('{"objects": [{"id": 1, "boxes": {"99": [0, 0, 10, 10]}}]}',
+                        r'objects\[0\]\.boxes\["99"\]: frame 99 is outside the video')]:
         with pytest.raises(Exception, match=words):
             client.predict(handle_file(str(short_bikes)), bad, api_name="/segment_video")
