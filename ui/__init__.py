@@ -1,1 +1,1 @@
-"""Pure-numpy drawing for the studio UI (no Gradio imports), so it can be tested and timed alone."""
+"""EoRaS Studio: the Gradio web app (panels, per-session state, rendering, exports and the segment_video API)."""
