@@ -230,12 +230,3 @@ def save_eoras(model: EoRaS, path: str | os.PathLike, extra: Mapping[str, Any] |
     save_file(state, str(tmp), metadata=meta)
     os.replace(tmp, path)
     return path
-
-
-def read_extra(path: str | os.PathLike) -> dict[str, Any]:
-    """The free-form metadata (training info) stored by `save_eoras`."""
-    from safetensors.torch import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    return json.loads(meta.get("extra", "{}"))

@@ -24,7 +24,6 @@ __all__ = [
     "enlarged_box",
     "crop_positions",
     "crop_patch",
-    "crop_patches",
     "crop_mask",
     "paste_back",
     "paste_back_prob",
@@ -80,19 +79,6 @@ def crop_patch(frame: np.ndarray, pos: Sequence[int], size: int = 128) -> np.nda
     h, w = crop.shape[:2]
     out = rescale(crop, (size / h, size / w), order=1, channel_axis=-1)
     return _fit(out.astype(np.float32, copy=False), size)
-
-
-def crop_patches(frames_u8: np.ndarray, boxes_kubric: np.ndarray, size: int = 128,
-                 enlarge: float = 2.0) -> torch.Tensor:
-    """Model input of one track: (T, H, W, 3) uint8 frames + (T, 4) Kubric boxes ->
-    (T, 3, size, size) float32 tensor in [0, 1] (not mean/std normalised)."""
-    frames_u8 = np.asarray(frames_u8)
-    T, H, W = frames_u8.shape[:3]
-    pos = crop_positions(boxes_kubric, H, W, enlarge)
-    if len(pos) != T:
-        raise ValueError(f"{T} frames but {len(pos)} boxes")
-    patches = np.stack([crop_patch(frames_u8[t], pos[t], size) for t in range(T)])
-    return torch.from_numpy(patches).permute(0, 3, 1, 2).contiguous()
 
 
 def crop_mask(mask: np.ndarray, pos: Sequence[int], size: int = 121) -> np.ndarray:

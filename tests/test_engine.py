@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from eoras_core import build_eoras
-from eoras_core.crop import crop_patches, paste_back
+from eoras_core.crop import crop_patch, crop_positions, paste_back
 from eoras_core.engine import EorasPredictor
 from eoras_core.intrinsics import default_intrinsics
 from eoras_core.boxes import as_track, xyxy_to_kubric
@@ -31,7 +31,8 @@ def reference(model, frames, track):
     """The plain model on the track's frames, pasted back frame by frame."""
     keep = np.flatnonzero(~np.isnan(track[:, 0]))
     kub = xyxy_to_kubric(track[keep], H, W)
-    crops = crop_patches(frames[keep], kub)
+    pos = crop_positions(kub, H, W)
+    crops = torch.from_numpy(np.stack([crop_patch(frames[f], p) for f, p in zip(keep, pos)])).permute(0, 3, 1, 2)
     K = torch.from_numpy(default_intrinsics("kubric", H, W, len(keep)))
     with torch.no_grad():
         out = model(crops[None], K[None])

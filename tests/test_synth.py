@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from eoras_core.boxes import kubric_boxes_of_ids
 from eoras_core.data.movi import MoviSplit
@@ -14,10 +15,20 @@ from eoras_core.synth import SceneConfig, render_clip
 from eoras_core.synth.cli import main as synth_main
 from eoras_core.synth.cli import seed_for_video
 from eoras_core.synth.geometry import quat_from_matrix, random_rotation
-from eoras_core.synth.primitives import KINDS, interior_point
+from eoras_core.synth.primitives import CONE_SLOPE, KINDS, TORUS_MAJOR, TORUS_MINOR
 from eoras_core.synth.raycast import BACKGROUND_DEPTH
 
 T, S = 6, 64
+
+
+def interior_point(kind: str) -> tuple[np.ndarray, float]:
+    """A point (3,) inside the unit solid and the radius of a ball around it inside the solid:
+    any ray passing closer than that radius to the point must hit the shape."""
+    if kind == "torus":
+        return np.array([TORUS_MAJOR, 0.0, 0.0]), TORUS_MINOR
+    if kind == "cone":
+        return np.zeros(3), 1.0 / math.sqrt(1.0 + 1.0 / CONE_SLOPE ** 2)
+    return np.zeros(3), 1.0
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +195,9 @@ def test_cli_writes_layout_that_movisplit_reads(tmp_path: Path) -> None:
         video = split.load_video(name)
         np.testing.assert_array_equal(video.frames, clip.frames)
         np.testing.assert_allclose(video.K, clip.K)
-        np.testing.assert_array_equal(split.load_depth(name), clip.depth)
+        depth = np.stack([np.asarray(Image.open(split.video_dir(name) / f"depth_full_{f:05d}.tiff"))
+                          for f in range(len(clip.frames))])
+        np.testing.assert_array_equal(depth, clip.depth)
         for k in clip.visible_objects():
             track = split.track(name, k)
             np.testing.assert_array_equal(track.amodal, clip.amodal[k][track.frames])

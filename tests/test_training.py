@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
-from eoras_core.checkpoint import load_eoras, read_extra
+from eoras_core.checkpoint import load_eoras
 from eoras_core.training.dataset import Augment, TrackWindows, jitter_boxes
 from eoras_core.training.losses import eoras_loss, focal_loss
 from eoras_core.training.trainer import TrainConfig, Trainer
@@ -20,6 +21,12 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def split(tmp_path_factory):
     return write_rect_split(tmp_path_factory.mktemp("train") / "train", videos=2, T=6)
+
+
+def read_extra(path) -> dict:
+    """The training info `save_eoras` stored in the file's metadata."""
+    with safe_open(str(path), framework="pt") as f:
+        return json.loads(f.metadata()["extra"])
 
 
 def test_focal_loss_values():

@@ -40,11 +40,11 @@ class LabelledObject:
     from_ground_truth: bool = False
     gt_index: int | None = None        # object index in the scene's ground truth
 
-    def signature(self, extra: str = "") -> str:
+    def signature(self) -> str:
         """Changes whenever the boxes the model would see change (drives re-running)."""
         items = sorted((k, tuple(round(v, 2) for v in b)) for k, b in self.keyframes.items())
         given = sorted((k, tuple(round(v, 2) for v in b)) for k, b in self.given.items())
-        return hashlib.sha1(repr((items, given, self.track_after_last, extra)).encode()).hexdigest()[:16]
+        return hashlib.sha1(repr((items, given, self.track_after_last)).encode()).hexdigest()[:16]
 
 
 def fill_track(obj: LabelledObject, frames: Sequence[np.ndarray] | None, T: int) -> tuple[np.ndarray, np.ndarray]:

@@ -46,10 +46,6 @@ class MoviVideo:
     K: np.ndarray
     metadata: dict[str, Any]
 
-    @property
-    def num_frames(self) -> int:
-        return int(self.frames.shape[0])
-
 
 @dataclass
 class MoviTrack:
@@ -220,15 +216,6 @@ class MoviSplit:
         """(H, W) int64 visible instance map of frame f (0 background, obj+1 object)."""
         _, H, W = self._shape(video)
         return _read_ids(self.video_dir(video) / layout.visible_ids_name(f), (H, W))
-
-    def load_depth(self, video: str) -> np.ndarray | None:
-        """(T, H, W) float32 depth, or None when the video has no depth files."""
-        T, H, W = self._shape(video)
-        paths = [self.video_dir(video) / layout.depth_name(f) for f in range(T)]
-        if not paths[0].is_file():
-            return None
-        out = np.stack([np.asarray(_read_image(p), dtype=np.float32).reshape(H, W) for p in paths])
-        return out
 
     def track(self, video: str, obj: int) -> MoviTrack:
         """Masks and boxes of object ``obj`` over its bbox_frames."""

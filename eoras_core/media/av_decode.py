@@ -36,7 +36,7 @@ def probe_video(path: Path) -> ClipInfo:
             frames = _count_packets(c, st)
     if width <= 0 or height <= 0:
         raise VideoError(f"{path.name}: the video stream has no frame size (damaged file?)")
-    return ClipInfo(path, "video", width, height, frames, fps, duration or frames / fps)
+    return ClipInfo(path, "video", width, height, frames, fps)
 
 
 def video_frames(info: ClipInfo, caps: LoadCaps) -> Iterator[SourceFrame]:

@@ -20,8 +20,7 @@ class ClipInfo:
 
     width/height: display size in px; num_frames: best estimate (exact for image
     sequences; container metadata for videos, exact after a full decode); fps: source
-    frame rate (a default for image sequences); duration_s: num_frames / fps when the
-    container does not say.
+    frame rate (a default for image sequences).
     """
 
     path: Path
@@ -30,7 +29,6 @@ class ClipInfo:
     height: int
     num_frames: int
     fps: float
-    duration_s: float
 
 
 @dataclass

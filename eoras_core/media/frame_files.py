@@ -49,8 +49,7 @@ def probe_frame_files(path: Path) -> ClipInfo:
                          f"({', '.join(e[1:] for e in IMAGE_EXTS)})")
     with _ImageReader(path) as read:
         width, height = _image_size(read(src.names[0]), src.names[0], path.name)
-    n = len(src.names)
-    return ClipInfo(path, src.kind, width, height, n, src.fps, n / src.fps)
+    return ClipInfo(path, src.kind, width, height, len(src.names), src.fps)
 
 
 def frame_files(info: ClipInfo, caps: LoadCaps) -> Iterator[SourceFrame]:

@@ -19,19 +19,17 @@ from .errors import VideoError
 class FrameStore:
     """The selected frames of a clip, downscaled; each read gives RGB uint8 (H, W, 3).
 
-    Index i is a position among the kept frames; ``source_index(i)`` and ``timestamp(i)``
-    map it back to the source; ``note`` says what the caps cut.
+    Index i is a position among the kept frames; ``timestamp(i)`` places it in the source;
+    ``note`` says what the caps cut.
     """
 
-    def __init__(self, frames: EncodedFrames, source_indices: list[int],
-                 timestamps: list[float], info: ClipInfo, caps: LoadCaps, scale: float,
+    def __init__(self, frames: EncodedFrames, timestamps: list[float], info: ClipInfo, caps: LoadCaps, scale: float,
                  truncated: bool = False, note: str = "") -> None:
         if not frames:
             raise VideoError(f"no frames selected from {info.path.name}")
-        if not len(frames) == len(source_indices) == len(timestamps):
-            raise ValueError("frames, source_indices and timestamps differ in length")
+        if len(frames) != len(timestamps):
+            raise ValueError(f"{len(frames)} frames but {len(timestamps)} timestamps")
         self._frames = frames
-        self._src = list(source_indices)
         self._times = list(timestamps)
         self.info = info
         self.caps = caps
@@ -65,20 +63,11 @@ class FrameStore:
         """Presentation time (s) of kept frame i in the source, from the stream start."""
         return self._times[self._check(i)]
 
-    def source_index(self, i: int) -> int:
-        """Index of kept frame i among all source frames."""
-        return self._src[self._check(i)]
-
     @property
     def size(self) -> tuple[int, int]:
         """Stored (H, W)."""
         h, w = self._frames.shape[:2]
         return int(h), int(w)
-
-    @property
-    def source_size(self) -> tuple[int, int]:
-        """Source (H, W), e.g. to scale masks back for export."""
-        return self.info.height, self.info.width
 
     @property
     def nbytes(self) -> int:

@@ -48,7 +48,6 @@ class _Selection:
     """What _select kept and why it stopped."""
 
     frames: EncodedFrames
-    source_indices: list[int]
     times: list[float]
     last_index: int = -1  # last source frame seen
     hit_max_frames: bool = False
@@ -59,7 +58,7 @@ class _Selection:
 def _select(frames: Iterator[SourceFrame], caps: LoadCaps, size_wh: tuple[int, int],
             name: str) -> _Selection:
     """Keep the frames in range and stride, resized; stop at end or past max_frames."""
-    sel = _Selection(EncodedFrames(caps.quality), [], [])
+    sel = _Selection(EncodedFrames(caps.quality), [])
     try:
         for raw in frames:
             sel.last_index = raw.index
@@ -72,7 +71,6 @@ def _select(frames: Iterator[SourceFrame], caps: LoadCaps, size_wh: tuple[int, i
                 sel.hit_max_frames, sel.reached_end = True, False
                 break
             sel.frames.append(_fit(raw.pixels(), size_wh, name))
-            sel.source_indices.append(raw.index)
             sel.times.append(raw.time)
     except StreamDamaged as e:
         if not sel.frames:
@@ -100,7 +98,7 @@ def _collect(frames: Iterator[SourceFrame], info: ClipInfo, caps: LoadCaps) -> F
                         f"(max_frames)")
     if scale < 1.0:
         notes.append(f"resized {info.width}x{info.height} to {size_wh[0]}x{size_wh[1]} (max_side)")
-    return FrameStore(sel.frames, sel.source_indices, sel.times, info, caps, scale,
+    return FrameStore(sel.frames, sel.times, info, caps, scale,
                       sel.hit_max_frames, "; ".join(notes))
 
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 __all__ = ["KINDS", "TORUS_MAJOR", "TORUS_MINOR", "intersect", "local_normal", "support",
-           "bounding_radius", "local_extent", "interior_point"]
+           "bounding_radius", "local_extent"]
 
 KINDS: tuple[str, ...] = ("sphere", "cube", "cylinder", "cone", "torus")
 TORUS_MAJOR = 0.7           # ring radius; the outer radius is MAJOR + MINOR = 1
@@ -38,18 +38,6 @@ def bounding_radius(kind: str) -> float:
 def local_extent(kind: str) -> np.ndarray:
     """Half-sizes (3,) of the shape's local axis-aligned box (for Kubric's bboxes_3d)."""
     return np.array([1.0, 1.0, TORUS_MINOR if kind == "torus" else 1.0])
-
-
-def interior_point(kind: str) -> tuple[np.ndarray, float]:
-    """A point (3,) inside the solid and the radius of a ball around it inside the solid.
-
-    Tests use it: any ray passing closer than that radius to the point must hit the shape.
-    """
-    if kind == "torus":
-        return np.array([TORUS_MAJOR, 0.0, 0.0]), TORUS_MINOR
-    if kind == "cone":
-        return np.zeros(3), 1.0 / math.sqrt(1.0 + 1.0 / CONE_SLOPE ** 2)
-    return np.zeros(3), 1.0
 
 
 def support(kind: str, v: np.ndarray) -> float:
