@@ -16,7 +16,7 @@ import numpy as np
 from .engine import EorasPredictor, Progress, TrackResult
 from .intrinsics import default_intrinsics
 from .modeling import EoRaS
-from .tracks import TrackInput
+from .boxes import TrackInput
 
 
 @dataclass(frozen=True)
