@@ -13,10 +13,10 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
+from .boxes import TrackInput
 from .engine import EorasPredictor, Progress, TrackResult
 from .intrinsics import default_intrinsics
 from .modeling import EoRaS
-from .boxes import TrackInput
 
 
 @dataclass(frozen=True)

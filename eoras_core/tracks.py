@@ -1,4 +1,4 @@
-"""Temporary alias of eoras_core.boxes for modules not yet moved to it."""
+"""Temporary alias of eoras_core.boxes for engine.py and ui/actions.py until they import eoras_core.boxes."""
 from .boxes import TrackInput, as_track
 from .boxes import xyxy_to_kubric as to_kubric
 

@@ -1,3 +1,4 @@
-"""Temporary alias of eoras_core.media for modules not yet moved to it."""
-from eoras_core.media import LoadCaps, VideoError, load_clip, write_video
-__all__ = ["LoadCaps", "VideoError", "load_clip", "write_video"]
+"""Temporary alias of eoras_core.media for bench/bench_ui.py until it imports eoras_core.media."""
+from eoras_core.media import load_clip, write_video
+
+__all__ = ["load_clip", "write_video"]
