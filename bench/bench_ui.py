@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bench.results import RESULTS, report  # noqa: E402
 from eoras_core import build_eoras, load_eoras  # noqa: E402
 from eoras_core.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
-from eoras_core.video import load_clip, write_video  # noqa: E402
+from eoras_core.media import load_clip, write_video  # noqa: E402
 from ui.actions import click, segment  # noqa: E402
 from ui.render import ALL_LAYERS, render_frame  # noqa: E402
 from ui.session import SessionStore  # noqa: E402

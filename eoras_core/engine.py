@@ -23,7 +23,7 @@ from .crop import crop_patch, crop_positions, paste_back, paste_back_prob
 from .intrinsics import default_intrinsics
 from .modeling import EoRaS
 from .modeling.fused import FusedEoRaS
-from .tracks import TrackInput, as_track, to_kubric
+from .boxes import TrackInput, as_track, xyxy_to_kubric
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -321,7 +321,7 @@ class EorasPredictor:
         for obj_id, boxes in tracks.items():
             track = as_track(boxes, T, H, W, box_format)
             frames = np.flatnonzero(~np.isnan(track[:, 0]))
-            pos = crop_positions(to_kubric(track[frames], H, W), H, W) if len(frames) else np.zeros((0, 4), np.int64)
+            pos = crop_positions(xyxy_to_kubric(track[frames], H, W), H, W) if len(frames) else np.zeros((0, 4), np.int64)
             plans[obj_id] = (frames, track[frames], pos)
         keys = [(int(f), tuple(int(v) for v in p)) for frames, _, pos in plans.values() for f, p in zip(frames, pos)]
         self._encode_missing(keys, progress)
@@ -396,7 +396,7 @@ class EorasPredictor:
             raise ValueError(f"box {tuple(box)} has no area inside the {W}x{H} frame")
         if K is None:
             K = default_intrinsics(self.config.intrinsics, H, W, 1)[0]
-        pos = crop_positions(to_kubric(track, H, W), H, W)
+        pos = crop_positions(xyxy_to_kubric(track, H, W), H, W)
         crop = crop_patch(np.asarray(image), pos[0], self.config.crop_size)
         x = torch.from_numpy(crop).permute(2, 0, 1)[None].to(self.device)
         k = torch.from_numpy(np.asarray(K, np.float32).reshape(1, 3, 3)).to(self.device)

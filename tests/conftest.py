@@ -22,19 +22,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def studio_url():
-    """The real studio, served in-process on a free local port with the bundled demo model."""
+def studio():
+    """The real studio, served in-process on a free local port with the bundled demo model:
+    (url, context), the context giving tests the server's view of each session."""
     from eoras_core import load_eoras
-    from eoras_core.checkpoint import DEFAULT_CHECKPOINT
-    from eoras_core import build_eoras
-    from ui.app import CSS, KEYS_JS, build_app
+    from ui.app import CSS, KEYS_JS, build_studio
 
-    model = load_eoras(device="cpu") if DEFAULT_CHECKPOINT.exists() else build_eoras("tiny")
-    app = build_app(model, ROOT / "assets" / "demo_clips")
+    app, ctx = build_studio(load_eoras(device="cpu"), ROOT / "assets" / "demo_clips")
     port = _free_port()
     app.queue(default_concurrency_limit=1).launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, js=KEYS_JS, css=CSS,
         run_history=False, quiet=True,
     )
-    yield f"http://127.0.0.1:{port}/"
+    yield f"http://127.0.0.1:{port}/", ctx
     app.close()
+
+
+@pytest.fixture(scope="session")
+def studio_url(studio):
+    return studio[0]

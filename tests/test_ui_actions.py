@@ -12,7 +12,7 @@ from eoras_core import load_eoras
 from eoras_core.export import rle_to_mask
 from eoras_core.media import LoadCaps, load_clip
 from eoras_core.shared_predictor import SharedPredictor
-from ui.actions import (UserError, apply_preview, apply_results, chunks, click, delete_keyframe, draw_box,
+from ui.actions import (UserError, apply_preview, apply_results, chunks, delete_keyframe, draw_box, first_corner,
                         keyframe_target, open_clip, plan_preview, plan_segment, recentre, run_segment, segment)
 from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
@@ -62,9 +62,10 @@ def test_demo_scene_brings_ground_truth_objects(demo_session):
 
 def test_click_preview_segment_and_rerun_only_changed(demo_session, engine):
     s = demo_session
-    assert "First corner" in click(s, 0, 40, 50, "new")
+    assert "First corner" in first_corner(s, 40, 50)
     assert s.pending == (40.0, 50.0)
-    assert "Added" in click(s, 0, 120, 140, "new")
+    assert "Added" in draw_box(s, 0, (40, 50, 120, 140), "new")
+    assert s.pending is None
     new_id = s.selected
     assert s.objects[new_id].keyframes == {0: (40.0, 50.0, 120.0, 140.0)}
     # Right after the box: a single-frame preview on that frame, nothing elsewhere.
@@ -79,8 +80,7 @@ def test_click_preview_segment_and_rerun_only_changed(demo_session, engine):
     assert msg.startswith(f"Segmented {len(s.objects)} object(s)")
     assert new_id not in s.previews and model_result(s, new_id, 0) is s.results[new_id]
     assert segment(s, engine) == "All objects are up to date."
-    click(s, 3, 45, 55, "edit")
-    click(s, 3, 125, 150, "edit")
+    draw_box(s, 3, (125, 150, 45, 55), "edit")  # corners in any order
     assert s.stale_objects() == [new_id]
     assert "Segmented 1 object(s)" in segment(s, engine)
     res = s.results[new_id]
@@ -114,9 +114,9 @@ def test_changes_during_a_run_are_not_overwritten(demo_session, engine):
 
 def test_small_boxes_are_refused_and_edges_clamp(demo_session):
     s = demo_session
-    click(s, 0, 10, 10, "new")
+    first_corner(s, 10, 10)
     with pytest.raises(UserError, match="too small"):
-        click(s, 0, 11, 11, "new")
+        draw_box(s, 0, (10, 10, 11, 11), "new")
     assert s.pending is None
     H, W = s.size
     draw_box(s, 0, (-20, -5, W + 40, 30), "new")
@@ -202,7 +202,7 @@ def test_errors_say_what_to_do(store, engine):
     with pytest.raises(UserError, match="Load a clip"):
         segment(s, engine)
     with pytest.raises(UserError, match="Load a clip"):
-        click(s, 0, 1, 1, "new")
+        first_corner(s, 1, 1)
     open_clip(s, open_any(ROOT / "assets" / "demo_clips" / "movilite_2.mp4", LoadCaps(max_frames=4)), engine)
     with pytest.raises(UserError, match="Add an object first"):
         segment(s, engine)

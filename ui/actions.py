@@ -13,7 +13,7 @@ import numpy as np
 
 from eoras_core.engine import TrackResult
 from eoras_core.shared_predictor import SharedPredictor, VideoRef
-from eoras_core.tracks import as_track
+from eoras_core.boxes import as_track
 
 from .objects import box_of_mask, clip_box, recentre_on_mask
 from .queries import box_on, object_masks, selected_object
@@ -57,19 +57,12 @@ def open_clip(s: Session, opened: OpenedClip, engine: SharedPredictor | None) ->
     return opened.note
 
 
-def click(s: Session, frame: int, x: float, y: float, mode: str) -> str:
-    """Two clicks make a box: the first is remembered, the second completes it.
-
-    x, y are frame pixels (already clamped to the frame by the caller).
-    """
+def first_corner(s: Session, x: float, y: float) -> str:
+    """The first of two clicks: shown on the frame until the box is finished or cancelled."""
     require_clip(s)
-    if s.pending is None:
-        s.pending = (float(x), float(y))
-        s.changed()
-        return "First corner set. Click the opposite corner to finish the box (Esc cancels)."
-    x0, y0 = s.pending
-    s.pending = None
-    return draw_box(s, frame, (x0, y0, x, y), mode)
+    s.pending = (float(x), float(y))
+    s.changed()
+    return "First corner set. Click the opposite corner to finish the box (Esc cancels)."
 
 
 def draw_box(s: Session, frame: int, box: tuple[float, float, float, float], mode: str) -> str:

@@ -3,8 +3,10 @@
 Gradio maps image clicks with a scale capped at 1, which shifts clicks on frames shown
 larger than their pixel size. keys.js therefore measures each press itself: the position
 inside the image's drawn content (object-fit letterboxing removed) as fractions of its
-width and height, clamped to [0, 1], and writes them as JSON into a hidden textbox. This
-module turns that message into frame pixels.
+width and height, clamped to [0, 1], and writes them as JSON into a hidden textbox. A
+finished box always travels as one message with both corners (a drag, or the second of two
+clicks), so a lost or merged first-click message cannot misplace it; a lone click only
+shows the pending corner. This module turns those messages into frame pixels.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class Press:
 
     kind: str
     points: tuple[tuple[float, float], ...]
+    serial: int = 0   # increases with every press of a page; repeats are ignored
 
 
 def parse_press(message: str) -> Press:
@@ -28,11 +31,12 @@ def parse_press(message: str) -> Press:
         doc = json.loads(message)
         kind = doc["kind"]
         points = tuple((min(1.0, max(0.0, float(x))), min(1.0, max(0.0, float(y)))) for x, y in doc["points"])
+        serial = int(doc.get("n", 0))
     except (TypeError, ValueError, KeyError):
         raise UserError("The click could not be read; click the frame again.") from None
     if kind not in ("click", "box") or len(points) != (1 if kind == "click" else 2):
         raise UserError("The click could not be read; click the frame again.")
-    return Press(kind, points)
+    return Press(kind, points, serial)
 
 
 def to_pixels(point: tuple[float, float], height: int, width: int) -> tuple[float, float]:

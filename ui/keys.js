@@ -68,8 +68,9 @@
       clearBand();
       send('frame-clicks', {kind: 'box', points: [start.f, f]});
     } else if (first) {
+      const corner = first;
       clearBand();
-      send('frame-clicks', {kind: 'click', points: [f]});
+      send('frame-clicks', {kind: 'box', points: [corner, f]});
     } else {
       first = f;
       send('frame-clicks', {kind: 'click', points: [f]});

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from . import refresh
-from .actions import (apply_preview, cancel_pending, click, delete_keyframe, delete_selected, draw_box,
-                      keyframe_target, plan_preview, recentre, require_clip, save_details, select)
+from .actions import (apply_preview, cancel_pending, delete_keyframe, delete_selected, draw_box,
+                      first_corner, keyframe_target, plan_preview, recentre, require_clip, save_details, select)
 from .clicks import parse_press, to_pixels
 from .context import FAST, StudioContext, calm
 
@@ -78,13 +78,16 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
         press = parse_press(message)
         with ctx.session(request) as s:
             require_clip(s)
+            if press.serial and press.serial <= s.last_press:
+                return {}  # the same message delivered twice
+            s.last_press = press.serial
             f = refresh.clamp_frame(s, f)
             H, W = s.size
             pts = [to_pixels(p, H, W) for p in press.points]
             if press.kind == "box":
                 msg = draw_box(s, f, (*pts[0], *pts[1]), mode)
             else:
-                msg = click(s, f, *pts[0], mode)
+                msg = first_corner(s, *pts[0])
             return after(s, f, msg)
 
     @calm({P.frame, P.label, *ui.side_outputs})
@@ -109,7 +112,8 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             f = refresh.clamp_frame(s, f)
             return {**refresh.frame_view(ui, s, f), **refresh.timeline_view(ui, s, f)}
 
-    pressed = P.clicks.change(on_press, [P.clicks, P.scrub, O.box_mode], edited, **FAST, concurrency_id="edit")
+    pressed = P.clicks.change(on_press, [P.clicks, P.scrub, O.box_mode], edited, **FAST, concurrency_id="edit",
+                              trigger_mode="multiple")  # a quick second corner must not be dropped
     pressed.then(preview, P.scrub, {P.frame, P.label, *ui.side_outputs}, **FAST,
                  concurrency_id="preview", concurrency_limit=4) \
            .then(flow, P.scrub, {P.frame, P.label, P.timeline}, **FAST, concurrency_id="flow", concurrency_limit=2)

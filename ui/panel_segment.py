@@ -9,7 +9,7 @@ import gradio as gr
 
 from . import refresh
 from .actions import apply_results, plan_segment, run_segment, segment_message
-from .context import FAST, StudioContext, calm
+from .context import StudioContext, calm
 from .plots import figure
 
 if TYPE_CHECKING:

@@ -28,7 +28,8 @@ def build(num_slots: int) -> SlotPanel:
         direction = gr.Radio([("forward", 0), ("backward", 1)], value=0, label="pass", elem_id="slot-direction")
         over = gr.Radio([("image cells", "image"), ("BEV cells", "bev")], value="image", label="attention over",
                         elem_id="slot-over")
-        scale = gr.Radio([("shared", "shared"), ("per slot", "per-slot")], value="shared", label="colour scale",
+        scale = gr.Radio([("shared", "shared"), ("per slot", "per-slot"), ("vs mean of slots", "relative")],
+                         value="shared", label="colour scale",
                          elem_id="slot-scale")
         slot = gr.Slider(0, max(0, num_slots - 1), value=0, step=1, label="slot on the frame ('slot attention' layer)",
                          elem_id="slot-index")

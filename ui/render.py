@@ -11,10 +11,9 @@ import numpy as np
 from .compositing import LayerStyle, ObjectLayer, composite, display_scale
 from .queries import model_result, object_masks, occlusion_rates
 from .session import Session
-from .views import (
-    assignment_map, attention_tile, bev_energy, bev_footprint, bev_to_rgb, draw_polygon, fit_pca_basis,
-    heatmap_overlay, timeline_image,
-)
+from .bev_view import bev_caption, bev_figure, lateral_sign
+from .slot_view import object_crop, slot_caption, slot_figure
+from .views import bev_footprint, draw_polygon, fit_pca_basis, heatmap_overlay, timeline_image
 
 LAYERS = {
     "visible": "visible", "amodal": "amodal", "occluded": "occluded", "boxes": "boxes", "labels": "labels",
@@ -107,21 +106,43 @@ def render_timeline(s: Session, frame: int, width: int = TIMELINE_WIDTH) -> np.n
 def _pca(s: Session):
     """One PCA basis per clip (refit when results change), so colours are comparable over time."""
     key = tuple(sorted(s.result_sig.items()))
-    if s.pca is None or s.pca[0] != key:
+    hit = s.caches.get("pca")
+    if hit is None or hit[0] != key:
         maps = [r.bev.astype(np.float32) for r in s.results.values() if r.bev is not None and len(r.bev)]
-        s.pca = (key, fit_pca_basis(np.concatenate(maps)) if maps else None)
-    return s.pca[1]
+        hit = (key, fit_pca_basis(np.concatenate(maps)) if maps else None)
+        s.caches["pca"] = hit
+    return hit[1]
+
+
+def _selected_result(s: Session, frame: int):
+    res = model_result(s, s.selected, frame) if s.selected is not None else None
+    return res if res is not None and res.index(frame) is not None else None
 
 
 def bev_views(s: Session, frame: int, config=None) -> tuple[object | None, str]:
-    res = model_result(s, s.selected, frame) if s.selected is not None else None
-    if res is None or res.bev is None or res.index(frame) is None:
+    """The selected object's BEV figure (metres, camera and view cone) and its caption."""
+    res = _selected_result(s, frame)
+    if res is None or res.bev is None or config is None or s.K is None:
         return None, "Select a segmented object with a box on this frame to see its BEV map."
-    return None, "BEV map"
+    bev = res.bev_map(frame)
+    name = s.objects[s.selected].name
+    fig = bev_figure(bev, _pca(s), config.bev_x, config.bev_z, config.intrinsics, s.K[frame],
+                     camera_position=config.camera_position)
+    return fig, bev_caption(name, frame, bev.shape[0], config.bev_x, config.bev_z, clip_basis=_pca(s) is not None)
 
 
 def slot_views(s: Session, frame: int, config=None) -> tuple[object | None, str]:
-    res = model_result(s, s.selected, frame) if s.selected is not None else None
-    if res is None or res.index(frame) is None or res.attn_slot_feature is None:
+    """Per-slot attention over the crop (image cells) or the BEV grid, with the assignment map."""
+    res = _selected_result(s, frame)
+    if res is None or res.attn_slot_feature is None or config is None or s.K is None:
         return None, "Select a segmented object with a box on this frame to see its slots."
-    return None, "slots"
+    i, d, v = res.index(frame), s.view.direction, s.view
+    mirror = lateral_sign(s.K[frame], config.camera_position) < 0
+    if v.over == "image":
+        crop = object_crop(np.asarray(s.clip[frame]), res.positions[i])
+        fig = slot_figure(res.attn_slot_feature[d, i], "image", v.scale, crop=crop, mirror=mirror,
+                          assignment=res.cell_assignment(frame, d))
+    else:
+        fig = slot_figure(res.attn_slot_bev[d, i], "bev", v.scale, x_range=config.bev_x, z_range=config.bev_z,
+                          mirror=mirror)
+    return fig, slot_caption(v.over, v.scale, d, res.attn_slot_feature.shape[2])

@@ -93,7 +93,8 @@ class Session:
     objects: dict[int, LabelledObject] = field(default_factory=dict)
     selected: int | None = None
     next_id: int = 1
-    pending: tuple[float, float] | None = None     # first corner of a two-click box
+    pending: tuple[float, float] | None = None     # first corner of a two-click box (display only)
+    last_press: int = 0                            # serial of the last frame press handled
     results: dict[int, TrackResult] = field(default_factory=dict)
     result_sig: dict[int, str] = field(default_factory=dict)
     previews: dict[int, Preview] = field(default_factory=dict)
@@ -103,7 +104,7 @@ class Session:
     view: ViewSettings = field(default_factory=ViewSettings)
     playback: Playback = field(default_factory=Playback)
     revision: int = 0
-    caches: dict[str, tuple[tuple[int, int], Any]] = field(default_factory=dict)
+    caches: dict[str, tuple[Any, Any]] = field(default_factory=dict)   # name -> (key it was made for, value)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
