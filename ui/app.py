@@ -110,7 +110,7 @@ def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions
         for panel in (panel_load, panel_player, panel_objects, panel_segment, panel_layers, panel_slots,
                       panel_plots, panel_export):
             panel.wire(ui, ctx)
-        _api(model, ctx)
+        _api(ctx)
 
         def forget(request: gr.Request) -> None:
             if request is not None:
@@ -120,7 +120,7 @@ def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions
     return app, ctx
 
 
-def _api(model: EoRaS | None, ctx: StudioContext) -> None:
+def _api(ctx: StudioContext) -> None:
     """The public endpoint: `segment_video` (video + objects JSON -> YouTube-VIS JSON)."""
     with gr.Row(visible=False):
         video = gr.File(label="video")
@@ -129,10 +129,10 @@ def _api(model: EoRaS | None, ctx: StudioContext) -> None:
         button = gr.Button("segment_video")
 
     def run(video_path, objects_json):
-        if model is None:
+        if ctx.engine is None:
             raise gr.Error("No model is loaded.")
         try:
-            return str(segment_video(model, video_path, objects_json))
+            return str(segment_video(ctx.engine, video_path, objects_json))
         except ValueError as exc:  # request and media errors name the field or file
             raise gr.Error(str(exc), print_exception=False) from None
 
