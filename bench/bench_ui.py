@@ -31,7 +31,8 @@ from bench.results import RESULTS, report  # noqa: E402
 from eoras_core import build_eoras, load_eoras  # noqa: E402
 from eoras_core.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
 from eoras_core.media import load_clip, write_video  # noqa: E402
-from ui.actions import click, segment  # noqa: E402
+from eoras_core.shared_predictor import SharedPredictor, VideoRef  # noqa: E402
+from ui.actions import draw_box, segment  # noqa: E402
 from ui.render import ALL_LAYERS, render_frame  # noqa: E402
 from ui.session import SessionStore  # noqa: E402
 
@@ -50,16 +51,20 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 
 
 def server_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[float, float]]:
-    store = SessionStore(model)
-    s = store.get("bench")
-    s.reset_clip(frames, "bench.mp4", 24.0, None, None)
-    for x0, y0, x1, y1 in BOXES:
-        click(s, 0, x0, y0, "new")
-        click(s, 0, x1, y1, "new")
-        s.objects[s.selected].keyframes[len(frames) - 1] = (x0 + 20, y0, x1 + 20, y1)
-    segment(s)
+    engine = SharedPredictor(model)
+    with SessionStore(engine).use("bench") as s:
+        s.reset_clip(frames, "bench.mp4", 24.0, None, None, engine.intrinsics(VideoRef(None, frames)))
+        for x0, y0, x1, y1 in BOXES:
+            draw_box(s, 0, (x0, y0, x1, y1), "new")
+            s.objects[s.selected].keyframes[len(frames) - 1] = (x0 + 20, y0, x1 + 20, y1)
+            s.boxes_changed(s.selected)
+        segment(s, engine)
+        return _time_renders(s, engine, frames, samples)
+
+
+def _time_renders(s, engine, frames: np.ndarray, samples: int) -> dict[str, tuple[float, float]]:
     for f in range(len(frames)):  # results are pasted once, then scrubbing reuses them
-        render_frame(s, f)
+        render_frame(s, f, engine.config)
     out = {}
     for name, layers in (("all layers", tuple(ALL_LAYERS)), ("default layers", ("visible", "occluded", "boxes", "labels"))):
         s.view.layers = layers
@@ -67,7 +72,7 @@ def server_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[flo
         for i in range(samples):
             f = (i * 7) % len(frames)
             t0 = time.perf_counter()
-            img = render_frame(s, f)
+            img = render_frame(s, f, engine.config)
             buf = io.BytesIO()
             Image.fromarray(img).save(buf, format="JPEG", quality=90)
             times.append(1000 * (time.perf_counter() - t0))
@@ -93,27 +98,22 @@ def browser_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[fl
     try:
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
-            pg = b.new_page(viewport={"width": 1400, "height": 1500})
+            pg = b.new_page(viewport={"width": 1366, "height": 768})
             pg.set_default_timeout(120_000)
             pg.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
             pg.wait_for_selector("#scrub input[type=range]")
             pg.set_input_files("#upload input[type=file]", str(video))
-            pg.wait_for_function("document.querySelector('#info textarea').value.length > 0")
-            img = pg.locator("#frame img")
-            bb = img.bounding_box()
+            pg.wait_for_function("document.querySelector('#frame img')?.naturalWidth > 0")
+            previews = []
             for x0, y0, x1, y1 in BOXES:
-                for x, y in ((x0, y0), (x1, y1)):
-                    img.click(position={"x": x / 1280 * bb["width"], "y": y / 720 * bb["height"]})
-                    time.sleep(0.3)
+                previews.append(_box_to_preview(pg, (x0, y0, x1, y1)))
+            results["browser: second corner -> preview masks shown, 1280x720"] = percentiles(previews)
             pg.click("#segment-btn")
             pg.wait_for_function("document.querySelector('#status textarea').value.includes('Segmented')", timeout=300_000)
             for layer_set in ("default", "all"):
                 if layer_set == "all":
-                    labels = pg.locator("#layers label")
-                    for i in range(labels.count()):
-                        if not labels.nth(i).locator("input").is_checked():
-                            labels.nth(i).click()
-                            time.sleep(0.5)
+                    pg.evaluate("() => document.querySelectorAll('#layers input[type=checkbox]').forEach(c => { if (!c.checked) c.click(); })")
+                    time.sleep(1.0)
                 times = []
                 for i in range(samples):
                     target = (i * 5 + 1) % len(frames)
@@ -133,6 +133,32 @@ def browser_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[fl
     finally:
         app.close()
     return results
+
+
+AIM_JS = """([x, y, W, H]) => { const img = document.querySelector('#frame img'); const r = img.getBoundingClientRect();
+    const s = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+    const cw = img.naturalWidth * s, ch = img.naturalHeight * s;
+    return [r.left + (r.width - cw) / 2 + x / W * cw, r.top + (r.height - ch) / 2 + y / H * ch]; }"""
+
+PREVIEW_JS = """() => { window.__eorasPreview = new Promise((resolve) => {
+    const t0 = performance.now(); let changes = 0, last = document.querySelector('#frame img')?.src;
+    const poll = () => { const el = document.querySelector('#frame img');
+        if (el && el.src !== last && el.complete && el.naturalWidth > 0) { changes += 1; last = el.src; }
+        if (changes >= 2) resolve(performance.now() - t0); else requestAnimationFrame(poll); };
+    poll(); }); }"""
+
+
+def _box_to_preview(pg, box) -> float:
+    """ms from the second corner's click until the frame has been redrawn twice: once with the box,
+    once with the preview's masks."""
+    pg.mouse.click(*pg.evaluate(AIM_JS, [box[0], box[1], 1280, 720]))
+    time.sleep(0.4)
+    corner = pg.evaluate(AIM_JS, [box[2], box[3], 1280, 720])
+    pg.evaluate(PREVIEW_JS)
+    pg.mouse.click(*corner)
+    ms = pg.evaluate("() => window.__eorasPreview")
+    time.sleep(0.3)
+    return float(ms)
 
 
 def main(argv: list[str] | None = None) -> int:
