@@ -129,6 +129,12 @@ def browser_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[fl
                     times.append(ms)
                     time.sleep(0.05)
                 results[f"browser: slider -> image loaded, 1280x720, {layer_set} layers"] = percentiles(times)
+            pg.click("#play-btn")
+            time.sleep(5)
+            label = pg.inner_text("#frame-label")
+            pg.click("#play-btn")
+            rate = float(label.split("playing at ")[1].split(" fps")[0])
+            results["browser: playback of a 24 fps clip, frames shown per second (all layers)"] = (rate, rate)
             b.close()
     finally:
         app.close()

@@ -113,7 +113,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
                 out[P.label] = out[P.label] + f" · ▶ playing at {rate:.1f} fps (clip {s.fps:.3g} fps)"
             return out
 
-    P.timer.tick(tick, None, {P.scrub, P.frame, P.label}, **dict(lane, trigger_mode="once"))
+    P.timer.tick(tick, None, {P.scrub, P.frame, P.label}, **dict(lane, trigger_mode="multiple"))
     # Stopping playback refreshes the side panels for the frame it stopped on.
     P.play.click(None, None, None, js="() => { setTimeout(() => document.getElementById('sync-btn')?.click(), 300); }")
 
