@@ -2,10 +2,10 @@
 
     python bench/bench_memory.py [--sessions 1 4 8] [--frames 48]
 
-Each count runs in a fresh process: it loads the demo model once (one shared predictor),
-opens a 1280x720 clip per session through the studio's loader (frames held compressed),
-draws three boxes, segments and renders every frame, then reads its resident memory
-(VmRSS). Prints a table and appends it to bench/RESULTS.md.
+Each count runs in a fresh process that builds the real studio (Gradio app, demo model, one
+shared predictor) and drives its sessions through the studio's own functions: per session
+it opens a 1280x720 clip through the studio's loader (frames held compressed), draws three
+boxes, segments and renders every frame; then it reads its resident memory (VmRSS). Prints a table and appends it to bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -53,15 +53,14 @@ def worker(sessions: int, clip: Path, frames: int) -> None:
 
     from eoras_core import load_eoras
     from eoras_core.media import LoadCaps
-    from eoras_core.shared_predictor import SharedPredictor
     from ui.actions import draw_box, open_clip, segment
+    from ui.app import build_studio
     from ui.render import render_frame
     from ui.scene_loading import open_any
-    from ui.session import SessionStore
 
     torch.set_num_threads(2)
-    engine = SharedPredictor(load_eoras(device="cpu"))
-    store = SessionStore(engine)
+    _, ctx = build_studio(load_eoras(device="cpu"), ROOT / "assets" / "demo_clips")
+    engine, store = ctx.engine, ctx.store
     for i in range(sessions):
         with store.use(f"s{i}") as s:
             # Each session decodes its own clip (a different stretch of the footage).

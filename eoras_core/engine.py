@@ -61,26 +61,28 @@ class TrackResult:
     attn_feature_slot: np.ndarray | None = None
     _lookup: dict[int, int] = field(default_factory=dict, repr=False)
     _masks: OrderedDict = field(default_factory=OrderedDict, repr=False)
-    cache_frames: int = 256  # thresholded masks kept per object, window-sized (scrubbing reuses them)
+    cache_frames: int = 256  # thresholded masks kept per object, window-sized and bit-packed (scrubbing reuses them)
 
     def __post_init__(self) -> None:
         self._lookup = {int(f): i for i, f in enumerate(self.frames)}
 
     def _window_masks(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Amodal and visible masks of entry i, thresholded inside the crop window only."""
-        hit = self._masks.get(i)
-        if hit is None:
+        packed = self._masks.get(i)
+        if packed is None:
             H, W = self.frame_size
             r0, r1, c0, c1 = (int(v) for v in self.positions[i])
             h, w = max(0, min(r1, H - 1) - r0 + 1), max(0, min(c1, W - 1) - c0 + 1)
             local = (0, r1 - r0, 0, c1 - c0)  # paste into the window's own frame, then cut to the image
             hit = tuple(paste_back(p[i], local, r1 - r0 + 1, c1 - c0 + 1)[:h, :w] for p in (self.full_prob, self.vis_prob))
-            self._masks[i] = hit
+            # Bit-packed: a 720p object's window masks shrink 8x, so many sessions fit in memory.
+            self._masks[i] = ((h, w), np.packbits(hit[0]), np.packbits(hit[1]))
             while len(self._masks) > self.cache_frames:
                 self._masks.popitem(last=False)
-        else:
-            self._masks.move_to_end(i)
-        return hit
+            return hit
+        self._masks.move_to_end(i)
+        (h, w), amodal, visible = packed
+        return tuple(np.unpackbits(m, count=h * w).view(bool).reshape(h, w) for m in (amodal, visible))
 
     def _full(self, frame: int, which: int) -> np.ndarray:
         out = np.zeros(self.frame_size, bool)

@@ -7,6 +7,7 @@ never waits behind somebody else's long clip run.
 """
 from __future__ import annotations
 
+import ctypes
 import threading
 from dataclasses import dataclass
 from typing import Hashable, Mapping, Sequence
@@ -60,7 +61,10 @@ class SharedPredictor:
         """Clip run: {obj_id: track} -> {obj_id: TrackResult}, one at a time per process."""
         with self._clip_lock:
             self.predictor.set_video(video.frames, video.K, key=video.key)
-            return self.predictor.predict(tracks, intermediates=intermediates, progress=progress)
+            try:
+                return self.predictor.predict(tracks, intermediates=intermediates, progress=progress)
+            finally:
+                trim_heap()
 
     def preview(self, video: VideoRef, frame: int, box: Sequence[float], obj_id: int = 0) -> TrackResult:
         """One object on one frame (pixel xyxy box); runs beside clip runs."""
@@ -76,3 +80,12 @@ class SharedPredictor:
     @property
     def cached_bytes(self) -> int:
         return self.predictor.cached_bytes
+
+
+def trim_heap() -> None:
+    """Hand freed heap pages back to the OS (glibc). A clip run's temporaries are freed at its
+    end but would otherwise stay resident, and in a long-lived server they add up per run."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
