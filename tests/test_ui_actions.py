@@ -1,6 +1,7 @@
 """Studio logic without a browser: load, draw, preview, segment, re-run only what changed,
 render every layer, export, errors, sessions and the shared predictor."""
 import json
+import threading
 import warnings
 from pathlib import Path
 
@@ -270,3 +271,15 @@ def test_encoder_cache_is_bounded_in_bytes():
     draw_box(s, 0, (60, 60, 160, 170), "new")
     segment(s, bounded)
     assert 0 < bounded.cached_bytes <= 200_000
+
+
+def test_previews_do_not_wait_behind_a_clip_run(engine, demo_session):
+    s = demo_session
+    draw_box(s, 0, (40, 50, 120, 140), "new")
+    job = plan_preview(s, 0)
+    done = []
+    with engine._clip_lock:  # somebody else's Segment is running
+        worker = threading.Thread(target=lambda: done.append(engine.preview(job.video, job.frame, job.box, job.obj_id)))
+        worker.start()
+        worker.join(timeout=60)
+        assert done and done[0].index(0) == 0

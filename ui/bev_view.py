@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .views import PcaBasis, fit_pca_basis, pca_rgb
+from .views import PcaBasis, clip_segment, fit_pca_basis, pca_rgb
 
 CROP_U: tuple[float, float] = (0.0, 1.0)  # u of the crop's left and right feature columns
 CONVENTIONS = ("kubric", "pixel")
@@ -97,26 +97,6 @@ def view_cone(
         a, b, c = M[0] - u * M[2]
         out[i] = sign * -(b * height + c * z) / a
     return out
-
-
-def clip_segment(p: np.ndarray, q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
-    """Segment p->q (2,) clipped to the box [lo, hi] -> (2,2) end points, or None when outside."""
-    d = q - p
-    t0, t1 = 0.0, 1.0
-    for k in range(2):
-        for num, den in ((p[k] - lo[k], -d[k]), (hi[k] - p[k], d[k])):
-            if den == 0:
-                if num < 0:
-                    return None
-                continue
-            t = num / den
-            if den < 0:
-                t0 = max(t0, t)
-            else:
-                t1 = min(t1, t)
-    if t0 > t1:
-        return None
-    return np.stack([p + t0 * d, p + t1 * d])
 
 
 def cone_traces(

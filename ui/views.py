@@ -1,13 +1,8 @@
-"""Side panels: BEV maps, slot attention, the BEV footprint in the frame, and timelines.
+"""Pixel drawing for the side views: the clip's PCA basis and colours for BEV maps, heatmap
+overlays, the slot palette, the BEV footprint in the frame, line clipping, and timelines.
 
-All images are RGB uint8 (OpenCV colormaps are BGR and get flipped here).
-
-BEV orientation: the model's BEV map (C, D, W) has rows indexing depth, row 0 nearest the
-camera (z from 0 to 20 m), and columns indexing width x from -10 to 10 m (column 0 at
-x = -10). Panels flip rows so the camera sits at the bottom, as in a map. Under the Kubric
-convention u = 0.5 - f*x/z, so +x lands on the *left* of the frame: pass mirror_x=True to
-make the panel's left match the frame's left. Pixel-convention (KITTI) K needs no mirror.
-bev_view.lateral_sign reads the rule from K; tests/test_views.py checks it through the model's lift.
+All images are RGB uint8 (OpenCV colormaps are BGR and get flipped here). The BEV map's
+orientation on screen (which way is left) is read from K by bev_view.lateral_sign.
 """
 from __future__ import annotations
 
@@ -26,17 +21,6 @@ NAN_GREY: Colour = (128, 128, 128)
 
 def _rgb_colormap(u8: np.ndarray, cmap: int) -> np.ndarray:
     return cv2.applyColorMap(u8, cmap)[..., ::-1].copy()
-
-
-def _upscale(img: np.ndarray, size: int) -> np.ndarray:
-    """Nearest-neighbour resize to (size,size) so each cell stays a crisp block."""
-    return cv2.resize(img, (size, size), interpolation=cv2.INTER_NEAREST)
-
-
-def bev_orient(grid: np.ndarray, mirror_x: bool = False) -> np.ndarray:
-    """(D,W,...) BEV-indexed grid -> display order: camera at the bottom, optionally x mirrored."""
-    g = grid[::-1]
-    return g[:, ::-1] if mirror_x else g
 
 
 @dataclass(frozen=True)
@@ -89,22 +73,6 @@ def pca_rgb(bev: np.ndarray, basis: PcaBasis) -> np.ndarray:
     return np.round(rgb * 255).astype(np.uint8).T.reshape(h, w, 3)
 
 
-def bev_to_rgb(bev: np.ndarray, basis: PcaBasis, size: int = 256, mirror_x: bool = False) -> np.ndarray:
-    """bev (C,h,w) -> (size,size,3) uint8: PCA components as R,G,B, camera at the bottom."""
-    return _upscale(np.ascontiguousarray(bev_orient(pca_rgb(bev, basis), mirror_x)), size)
-
-
-def bev_energy(bev: np.ndarray, size: int = 256, mirror_x: bool = False, cmap: int = cv2.COLORMAP_INFERNO) -> np.ndarray:
-    """bev (C,h,w) -> (size,size,3) uint8 heatmap of the per-cell L2 norm over channels.
-
-    Scaled to the map's own max: it shows where the BEV has content, not absolute energy.
-    """
-    e = np.sqrt(np.square(bev.astype(np.float32)).sum(axis=0))
-    top = float(e.max())
-    u8 = np.round(e / top * 255).astype(np.uint8) if top > 0 else np.zeros(e.shape, np.uint8)
-    return _upscale(_rgb_colormap(np.ascontiguousarray(bev_orient(u8, mirror_x)), cmap), size)
-
-
 def heatmap_overlay(frame: np.ndarray, heat: np.ndarray, alpha: float = 0.5, cmap: int = cv2.COLORMAP_INFERNO) -> np.ndarray:
     """frame (H,W,3) uint8, heat (H,W) float >= 0 -> new (H,W,3) uint8 blended where heat > 0.
 
@@ -127,30 +95,6 @@ def heatmap_overlay(frame: np.ndarray, heat: np.ndarray, alpha: float = 0.5, cma
     return out
 
 
-def _put_label(img: np.ndarray, text: str) -> None:
-    """In place: small white text with a dark outline, top-left, readable on any colormap."""
-    scale = max(0.3, img.shape[0] / 240)
-    (_, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    org = (3, th + 3)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-
-
-def attention_tile(a: np.ndarray, size: int = 96, label: str | None = None, cmap: int = cv2.COLORMAP_VIRIDIS) -> np.ndarray:
-    """a (16,16) float attention of one slot -> (size,size,3) uint8 tile, min-max per tile.
-
-    Per-tile scaling shows each slot's own focus (slots differ in total mass by orders of
-    magnitude). Row 0 is drawn at the top: apply bev_orient first for BEV-cell attention.
-    """
-    a = np.nan_to_num(a.astype(np.float32))
-    lo, hi = float(a.min()), float(a.max())
-    u8 = np.round((a - lo) / (hi - lo) * 255).astype(np.uint8) if hi > lo else np.zeros(a.shape, np.uint8)
-    tile = _upscale(_rgb_colormap(u8, cmap), size)
-    if label:
-        _put_label(tile, label)
-    return tile
-
-
 def slot_palette(n: int) -> np.ndarray:
     """(n,3) uint8 distinct colours: golden-ratio hue steps, alternating brightness.
 
@@ -162,16 +106,6 @@ def slot_palette(n: int) -> np.ndarray:
         s, v = (0.85, 0.95) if i % 2 == 0 else (0.65, 0.75)
         out[i] = np.round(np.array(colorsys.hsv_to_rgb(h, s, v)) * 255)
     return out
-
-
-def assignment_map(assign: np.ndarray, num_slots: int, size: int = 256) -> np.ndarray:
-    """assign (16,16) int slot index per cell -> (size,size,3) uint8 in slot_palette colours.
-
-    Indices outside [0, num_slots) are drawn dark grey. Row 0 at the top (see attention_tile).
-    """
-    pal = np.vstack([slot_palette(num_slots), np.array([[40, 40, 40]], np.uint8)])
-    idx = np.where((assign >= 0) & (assign < num_slots), assign, num_slots).astype(np.intp)
-    return _upscale(pal[idx], size)
 
 
 def bev_footprint(
@@ -216,23 +150,24 @@ def bev_footprint(
     return uv
 
 
-def _clip_segment(p: np.ndarray, q: np.ndarray, W: int, H: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Liang-Barsky clip of segment p->q to [0,W-1]x[0,H-1]; None when fully outside."""
+def clip_segment(p: np.ndarray, q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """Segment p->q (2,) clipped to the box [lo, hi] -> (2,2) end points, or None when outside."""
     d = q - p
     t0, t1 = 0.0, 1.0
-    for num, den in ((p[0], -d[0]), (W - 1 - p[0], d[0]), (p[1], -d[1]), (H - 1 - p[1], d[1])):
-        if den == 0:
-            if num < 0:
-                return None
-            continue
-        t = num / den
-        if den < 0:
-            t0 = max(t0, t)
-        else:
-            t1 = min(t1, t)
-        if t0 > t1:
-            return None
-    return p + t0 * d, p + t1 * d
+    for k in range(2):
+        for num, den in ((p[k] - lo[k], -d[k]), (hi[k] - p[k], d[k])):
+            if den == 0:
+                if num < 0:
+                    return None
+                continue
+            t = num / den
+            if den < 0:
+                t0 = max(t0, t)
+            else:
+                t1 = min(t1, t)
+    if t0 > t1:
+        return None
+    return np.stack([p + t0 * d, p + t1 * d])
 
 
 def draw_polygon(frame: np.ndarray, poly: np.ndarray, colour: Colour, thickness: int = 2, closed: bool = True) -> np.ndarray:
@@ -249,7 +184,7 @@ def draw_polygon(frame: np.ndarray, poly: np.ndarray, colour: Colour, thickness:
     nxt = np.roll(pts, -1, axis=0) if closed else pts[1:]
     segs = []
     for p, q in zip(pts, nxt):
-        c = _clip_segment(p, q, W, H)
+        c = clip_segment(p, q, np.zeros(2), np.array([W - 1.0, H - 1.0]))
         if c is not None:
             segs.append(np.round(np.array(c) * 16).astype(np.int32))
     if segs:
