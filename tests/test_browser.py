@@ -17,7 +17,9 @@ WINDOWS = [(1366, 768), (1920, 1080)]
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)")
 SHOTS = Path(os.environ.get("EORAS_SHOTS", "/tmp/eoras_shots"))
 
-CONTENT_JS = """() => { const img = document.querySelector('#frame img'); const r = img.getBoundingClientRect();
+CONTENT_JS = """() => { const img = document.querySelector('#frame img');
+    if (!img || !img.complete || !(img.naturalWidth > 0)) return null;
+    const r = img.getBoundingClientRect();
     const s = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
     const cw = img.naturalWidth * s, ch = img.naturalHeight * s;
     return {left: r.left + (r.width - cw) / 2, top: r.top + (r.height - ch) / 2, width: cw, height: ch,
@@ -80,16 +82,21 @@ def upload(pg, path: Path):
     pg.wait_for_function("document.querySelector('#frame img')?.naturalWidth > 0")
 
 
+def content(pg) -> dict:
+    """Where the frame's picture is drawn on the page (once the current image has loaded)."""
+    return pg.wait_for_function(CONTENT_JS).json_value()
+
+
 def aim(pg, x: float, y: float, size_hw: tuple[int, int]) -> tuple[float, float]:
     """Page position of frame pixel (x, y) of a clip stored at size_hw."""
-    c = pg.evaluate(CONTENT_JS)
+    c = content(pg)
     H, W = size_hw
     return c["left"] + x / W * c["width"], c["top"] + y / H * c["height"]
 
 
 def tolerance(pg, size_hw) -> float:
     """1 source pixel, or 1 displayed pixel in source units where the frame is shown smaller."""
-    c = pg.evaluate(CONTENT_JS)
+    c = content(pg)
     return max(1.0, size_hw[1] / c["width"])
 
 
@@ -129,7 +136,7 @@ def test_boxes_land_where_aimed_on_the_demo_clip(browser, studio, size):
     box = next(o for o in s.objects.values() if o.keyframes).keyframes[0]
     np.testing.assert_allclose(box, (40.5, 50.5, 120.5, 140.5), atol=tol)
     # A drag works too, and a press outside the picture clamps to its edge.
-    c = pg.evaluate(CONTENT_JS)
+    c = content(pg)
     start = aim(pg, 150.5, 160.5, hw)
     pg.mouse.move(*start)
     pg.mouse.down()

@@ -6,10 +6,17 @@
   const clamp01 = (v) => Math.min(1, Math.max(0, v));
   let sent = 0;
 
+  // The picture's pixel size; while a new frame is still loading the last known size serves.
+  const natural = {};
+  const sizeOf = (img, r) => {
+    const key = img.closest('#frame') ? 'frame' : 'other';
+    if (img.naturalWidth > 0) natural[key] = [img.naturalWidth, img.naturalHeight];
+    return natural[key] || [r.width, r.height];
+  };
   // Position inside the image's drawn content (object-fit: contain), as fractions in [0, 1].
   const fraction = (img, ev) => {
     const r = img.getBoundingClientRect();
-    const nw = img.naturalWidth || r.width, nh = img.naturalHeight || r.height;
+    const [nw, nh] = sizeOf(img, r);
     const s = Math.min(r.width / nw, r.height / nh);
     const cw = nw * s, ch = nh * s;
     const ox = r.left + (r.width - cw) / 2, oy = r.top + (r.height - ch) / 2;
@@ -17,7 +24,7 @@
   };
   const toPage = (img, f) => {
     const r = img.getBoundingClientRect();
-    const nw = img.naturalWidth || r.width, nh = img.naturalHeight || r.height;
+    const [nw, nh] = sizeOf(img, r);
     const s = Math.min(r.width / nw, r.height / nh);
     const cw = nw * s, ch = nh * s;
     return [r.left + (r.width - cw) / 2 + f[0] * cw + scrollX, r.top + (r.height - ch) / 2 + f[1] * ch + scrollY];
