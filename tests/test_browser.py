@@ -151,17 +151,23 @@ def test_boxes_land_where_aimed_on_the_demo_clip(browser, studio, size):
     pg.close()
 
 
+@pytest.mark.parametrize("max_side", [960, 1920], ids=["capped-960", "full-1920"])
 @pytest.mark.parametrize("size", WINDOWS, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_boxes_land_where_aimed_on_a_1080p_video(browser, studio, size, tmp_path_factory):
+def test_boxes_land_where_aimed_on_a_1080p_video(browser, studio, size, max_side, tmp_path_factory):
     _, ctx = studio
     video = hd_video(tmp_path_factory.mktemp("hd"))
     pg = open_page(browser, studio, size)
+    if max_side != 960:  # keep every pixel: the frame is then shown smaller than its size
+        pg.get_by_text("Decoding caps (long or large videos)").click()
+        pg.locator("#cap-max-side input").fill(str(max_side))
+        pg.locator("#cap-max-side input").press("Tab")
+        pg.wait_for_timeout(500)  # the field's new value reaches the page state on blur
     upload(pg, video)
     s = newest_session(ctx)
     hw = s.size
-    assert hw == (540, 960)  # the default cap keeps the longest side at 960 px
+    assert hw == (max_side * 9 // 16, max_side)
     tol = tolerance(pg, hw)
-    aimed = (101.0, 87.0, 603.0, 402.0)
+    aimed = tuple(v * max_side / 960 for v in (101.0, 87.0, 603.0, 402.0))
     pg.mouse.click(*aim(pg, aimed[0], aimed[1], hw))
     pg.mouse.click(*aim(pg, aimed[2], aimed[3], hw))
     wait_until(lambda: any(o.keyframes for o in s.objects.values()), what="a stored box")

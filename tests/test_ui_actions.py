@@ -212,6 +212,11 @@ def test_errors_say_what_to_do(store, engine):
     draw_box(s, 0, (10, 10, 60, 60), "new")
     with pytest.raises(UserError, match="Segment object 1 first"):
         recentre(s, 1)
+    job = plan_preview(s, 0)
+    apply_preview(s, job, engine.preview(job.video, job.frame, job.box, job.obj_id))
+    with pytest.raises(UserError, match="Segment object 1 first"):  # a preview is too rough to snap to
+        recentre(s, 0)
+    assert s.objects[1].keyframes[0] == (10.0, 10.0, 60.0, 60.0)
     with pytest.raises(UserError, match="no keyframe on frame 2"):
         delete_keyframe(s, 2)
 

@@ -16,7 +16,7 @@ from eoras_core.shared_predictor import SharedPredictor, VideoRef
 from eoras_core.boxes import as_track
 
 from .objects import box_of_mask, clip_box, recentre_on_mask
-from .queries import box_on, object_masks, selected_object
+from .queries import box_on, selected_object
 from .scene_loading import OpenedClip
 from .session import Preview, Session
 
@@ -142,13 +142,16 @@ def keyframe_target(s: Session, frame: int, direction: int) -> int:
 
 
 def recentre(s: Session, frame: int) -> str:
-    """Snap this frame's box of the selected object to its visible mask (an edit wins over the model)."""
+    """Snap this frame's box of the selected object to its visible mask from a clip run (or a
+    human edit); a single-frame preview is too rough to move a box that a person drew."""
     require_clip(s)
     obj = require_selected(s)
-    vis = object_masks(s, obj.obj_id, frame)[0]
+    res = s.results.get(obj.obj_id)
+    edited = s.edits.current(obj.obj_id, frame, "visible")
     box = box_on(s, obj.obj_id, frame)
-    if vis is None or box is None:
+    if box is None or (edited is None and (res is None or res.index(frame) is None)):
         raise UserError(f"Segment {obj.name} first; re-centring uses its visible mask on this frame.")
+    vis = edited if edited is not None else res.visible_mask(frame)
     if box_of_mask(vis) is None:
         raise UserError("The model sees nothing of this object here; draw the box instead.")
     obj.keyframes[frame] = recentre_on_mask(box, vis)

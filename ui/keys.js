@@ -55,10 +55,23 @@
     band.style.height = Math.abs(q[1] - p[1]) + 'px';
   };
   document.addEventListener('dragstart', (ev) => { if (ev.target.closest?.('#frame')) ev.preventDefault(); }, true);
+  // Inside the drawn picture (with a small margin for aiming at its edge)?
+  const onPicture = (img, ev, margin = 8) => {
+    const r = img.getBoundingClientRect();
+    const [nw, nh] = sizeOf(img, r);
+    const s = Math.min(r.width / nw, r.height / nh);
+    const cw = nw * s, ch = nh * s;
+    const ox = r.left + (r.width - cw) / 2, oy = r.top + (r.height - ch) / 2;
+    return ev.clientX >= ox - margin && ev.clientX <= ox + cw + margin &&
+           ev.clientY >= oy - margin && ev.clientY <= oy + ch + margin;
+  };
   document.addEventListener('pointerdown', (ev) => {
     const img = ev.target.closest?.('#frame img');
     if (!img || ev.button !== 0) return;
     ev.preventDefault();
+    document.activeElement?.blur?.();  // keys go to the studio again, not to the last field used
+    // A first corner must be on the picture; the second one may overshoot and is clamped.
+    if (!first && !onPicture(img, ev)) return;
     down = {img, x: ev.clientX, y: ev.clientY, f: fraction(img, ev)};
   }, true);
   document.addEventListener('pointermove', (ev) => {
@@ -109,7 +122,9 @@
                    s: 'segment-btn'};
   document.addEventListener('keydown', (ev) => {
     const t = ev.target;
-    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName) && t.type !== 'range') return;
+    const typing = t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' ||
+                   (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(t.type));
+    if (typing) return;
     if (t.isContentEditable || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
     if (key === 'ArrowRight' || key === 'f') { ev.preventDefault(); step(+1); return; }

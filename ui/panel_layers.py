@@ -8,7 +8,7 @@ import gradio as gr
 
 from . import refresh
 from .context import FAST, StudioContext, calm
-from .render import ALL_LAYERS
+from .render import ALL_LAYERS, GT_LAYERS
 from .session import ViewSettings
 
 if TYPE_CHECKING:
@@ -38,15 +38,22 @@ def build() -> LayersPanel:
 def wire(ui: Studio, ctx: StudioContext) -> None:
     L, P = ui.layers, ui.player
 
-    @calm({P.frame, P.label})
+    outs = {P.frame, P.label, ui.segment.status}
+
+    @calm(outs)
     def on_layers(layers, mask_op, occ_op, shown, f, request: gr.Request):
         with ctx.session(request) as s:
             s.view.layers = tuple(layers or ())
             s.view.mask_opacity, s.view.occluded_opacity = float(mask_op), float(occ_op)
             shown_ids = {int(i) for i in (shown or [])}
             s.view.hidden = frozenset(i for i in s.objects if i not in shown_ids)
-            return refresh.frame_view(ui, s, refresh.clamp_frame(s, f))
+            out = refresh.frame_view(ui, s, refresh.clamp_frame(s, f))
+            unusable = [name for name in s.view.layers if name in GT_LAYERS] if s.clip is not None and s.gt is None else []
+            if unusable:
+                out[ui.segment.status] = (f"{', '.join(unusable)}: this clip has no ground truth, so "
+                                          "these layers draw nothing (MOVi scenes bring it).")
+            return out
 
     gr.on([L.layers.input, L.mask_opacity.input, L.occluded_opacity.input, L.shown.input], on_layers,
-          [L.layers, L.mask_opacity, L.occluded_opacity, L.shown, P.scrub], {P.frame, P.label}, **FAST,
+          [L.layers, L.mask_opacity, L.occluded_opacity, L.shown, P.scrub], outs, **FAST,
           trigger_mode="always_last", concurrency_id="frames", concurrency_limit=8)

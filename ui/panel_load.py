@@ -13,13 +13,13 @@ from eoras_core.media import LoadCaps
 
 from . import refresh
 from .actions import UserError, open_clip
-from .context import StudioContext, calm
+from .context import USER_ERRORS, StudioContext, calm
 from .scene_loading import open_any
 
 if TYPE_CHECKING:
     from .app import Studio
 
-UPLOAD_TYPES = [".mp4", ".webm", ".mov", ".mkv", ".avi", ".gif", ".m4v", ".zip"]
+WHAT_TO_OPEN = "Choose a video (mp4, webm, mov, mkv, avi, gif), a zip of frames or a MOVi scene (zip)."
 
 
 @dataclass
@@ -52,16 +52,18 @@ def build(demo_names: list[str]) -> LoadPanel:
             demo = gr.Dropdown(demo_names, value=demo_names[0] if demo_names else None, show_label=False,
                                scale=3, elem_id="demo-select", container=False)
             open_demo = gr.Button("Open demo", variant="primary", scale=1, elem_id="open-demo", min_width=100)
+        # Any file is accepted here and checked on the server, so a wrong one gets a message
+        # that names it and says what would work.
         upload = gr.File(label="…or upload a video (mp4, webm, mov, mkv, avi, gif), a zip of frames, or a MOVi scene",
-                         file_types=UPLOAD_TYPES, elem_id="upload", height=90)
+                         elem_id="upload")
         caps = LoadCaps()
         with gr.Accordion("Decoding caps (long or large videos)", open=False):
             with gr.Row():
                 start = gr.Number(caps.start, label="first frame", precision=0, minimum=0)
-                end = gr.Number(None, label="end frame (exclusive, empty = to the end)", precision=0, minimum=1)
+                end = gr.Number(None, label="end frame (exclusive; empty or 0 = to the end)", precision=0, minimum=0)
                 stride = gr.Number(caps.stride, label="every n-th frame", precision=0, minimum=1)
             with gr.Row():
-                max_side = gr.Number(caps.max_side, label="max side (px)", precision=0, minimum=64)
+                max_side = gr.Number(caps.max_side, label="max side (px)", precision=0, minimum=64, elem_id="cap-max-side")
                 max_frames = gr.Number(caps.max_frames, label="max frames", precision=0, minimum=1)
     info = gr.Markdown("", elem_id="info")
     return LoadPanel(accordion, upload, demo, open_demo, start, end, stride, max_side, max_frames, info)
@@ -73,7 +75,10 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             *ui.frame_outputs, *ui.side_outputs, *ui.object_outputs}
 
     def opened(source, caps, request) -> dict:
-        clip = open_any(source, caps_from(*caps))  # decode before taking the lock: scrubbing stays live
+        try:
+            clip = open_any(source, caps_from(*caps))  # decode before taking the lock: scrubbing stays live
+        except USER_ERRORS as exc:
+            raise UserError(f"{exc} {WHAT_TO_OPEN} The clip you had open is unchanged.") from None
         with ctx.session(request) as s:
             note = open_clip(s, clip, ctx.engine)
             hint = (f"{len(s.objects)} object(s) from ground truth: press Segment." if s.objects else
@@ -86,8 +91,11 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     @calm(outs)
     def on_upload(path, start, end, stride, max_side, max_frames, request: gr.Request):
         if not path:
-            raise UserError("No file was received; choose a video, a zip of frames or a MOVi scene.")
+            raise UserError(f"No file was received. {WHAT_TO_OPEN}")
         return opened(path, (start, end, stride, max_side, max_frames), request)
+
+    def clear_upload():
+        return None  # ready for the next file, whatever happened to this one
 
     @calm(outs)
     def on_demo(name, start, end, stride, max_side, max_frames, request: gr.Request):
@@ -97,5 +105,6 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
 
     lane = dict(api_visibility="private", concurrency_id="load", concurrency_limit=4, show_progress="full",
                 show_progress_on=[ui.segment.status])
-    L.upload.upload(on_upload, [L.upload, *L.caps_inputs], outs, **lane)
+    L.upload.upload(on_upload, [L.upload, *L.caps_inputs], outs, **lane).then(
+        clear_upload, None, L.upload, api_visibility="private", show_progress="hidden")
     L.open_demo.click(on_demo, [L.demo, *L.caps_inputs], outs, **lane)

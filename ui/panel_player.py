@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .app import Studio
 
 
+PLAY, PAUSE = "▶ play", "❚❚ pause"
+
+
 @dataclass
 class PlayerPanel:
     frame: gr.Image
@@ -42,9 +45,9 @@ def build() -> PlayerPanel:
                      container=False)
     clicks = gr.Textbox(elem_id="frame-clicks", elem_classes=["eoras-hidden"], show_label=False, container=False)
     with gr.Row(elem_id="transport", equal_height=True):
-        prev = gr.Button("◀", elem_id="prev-btn", size="sm", min_width=40, scale=0)
-        play = gr.Button("▶ / ❚❚", elem_id="play-btn", size="sm", min_width=60, scale=0)
-        nxt = gr.Button("▶", elem_id="next-btn", size="sm", min_width=40, scale=0)
+        prev = gr.Button("◀ prev", elem_id="prev-btn", size="sm", min_width=70, scale=0)
+        play = gr.Button(PLAY, elem_id="play-btn", size="sm", min_width=80, scale=0, variant="secondary")
+        nxt = gr.Button("next ▶", elem_id="next-btn", size="sm", min_width=70, scale=0)
         scrub = gr.Slider(0, 1, value=0, step=1, show_label=False, container=False, elem_id="scrub", scale=8)
     label = gr.Markdown("No clip loaded — open a demo clip or upload a video.", elem_id="frame-label")
     timeline = gr.Image(format="png", interactive=False, buttons=[], elem_id="timeline", show_label=False,
@@ -90,32 +93,39 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     P.prev.click(step(-1), P.scrub, scrub_outs, **lane)
     P.next.click(step(+1), P.scrub, scrub_outs, **lane)
 
-    @calm({P.playing, P.timer, P.label})
+    toggled = {P.playing, P.timer, P.play, P.frame, P.label}
+
+    @calm(toggled)
     def toggle(playing, f, request: gr.Request):
         with ctx.session(request) as s:
             require_clip(s)
             if playing:
-                return {P.playing: False, P.timer: gr.Timer(active=False), P.label: refresh.frame_view(ui, s, int(f))[P.label]}
+                return {P.playing: False, P.timer: gr.Timer(active=False), P.play: gr.Button(PLAY),
+                        **refresh.frame_view(ui, s, int(f or 0))}
             s.playback.restart(int(f or 0))
-            return {P.playing: True, P.timer: gr.Timer(1 / max(1.0, min(s.fps, 60.0)), active=True)}
+            return {P.playing: True, P.timer: gr.Timer(1 / max(1.0, min(s.fps, 60.0)), active=True),
+                    P.play: gr.Button(PAUSE)}
 
-    P.play.click(toggle, [P.playing, P.scrub], {P.playing, P.timer, P.label}, **FAST)
+    P.play.click(toggle, [P.playing, P.scrub], toggled, **FAST)
 
-    @calm({P.scrub, P.frame, P.label})
+    ticked = {P.scrub, P.frame, P.label, P.timeline}
+
+    @calm(ticked)
     def tick(request: gr.Request):
         with ctx.session(request) as s:
             if s.clip is None:
                 return {}
             f = s.playback.frame_now(s.fps, s.num_frames)
-            out = {P.scrub: f, **refresh.frame_view(ui, s, f)}
+            out = {P.scrub: f, **refresh.frame_view(ui, s, f), **refresh.timeline_view(ui, s, f)}
             rate = s.playback.rate()
             if rate:
                 out[P.label] = out[P.label] + f" · ▶ playing at {rate:.1f} fps (clip {s.fps:.3g} fps)"
             return out
 
-    P.timer.tick(tick, None, {P.scrub, P.frame, P.label}, **dict(lane, trigger_mode="multiple"))
+    P.timer.tick(tick, None, ticked, **dict(lane, trigger_mode="multiple"))
     # Stopping playback refreshes the side panels for the frame it stopped on.
-    P.play.click(None, None, None, js="() => { setTimeout(() => document.getElementById('sync-btn')?.click(), 300); }")
+    P.play.click(None, None, None, js="() => { setTimeout(() => document.getElementById('sync-btn')?.click(), 300); }",
+                 api_visibility="private")
 
     @calm(scrub_outs)
     def seek(message, request: gr.Request):
@@ -127,4 +137,4 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
                 return {}
             return refresh.scrub_to(ui, s, f)
 
-    P.timeline_clicks.change(seek, P.timeline_clicks, scrub_outs, **FAST)
+    P.timeline_clicks.change(seek, P.timeline_clicks, scrub_outs, **FAST, trigger_mode="always_last")

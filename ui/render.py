@@ -20,6 +20,7 @@ LAYERS = {
     "GT visible": "gt_visible", "GT amodal": "gt_amodal", "GT occluded": "gt_occluded", "error vs GT": "error",
 }
 EXTRA_LAYERS = ("BEV footprint", "slot attention")
+GT_LAYERS = ("GT visible", "GT amodal", "GT occluded", "error vs GT")
 ALL_LAYERS = (*LAYERS, *EXTRA_LAYERS)
 
 
