@@ -24,9 +24,8 @@ from .session import SessionStore
 
 KEYS_JS = (Path(__file__).with_name("keys.js")).read_text()
 CSS = (Path(__file__).with_name("studio.css")).read_text()
-GUIDE = ("**EoRaS Studio** · amodal video segmentation — open a clip, click two corners (or drag) to box an object, "
-         "press **Segment**, inspect layers. Keys: ←/→ or D/F frames · space play · E/R keyframes · Del delete "
-         "keyframe · Esc cancel box · S segment.")
+GUIDE = ("**EoRaS Studio** · open a clip · click two corners (or drag) to box an object · **Segment** · "
+         "keys: ←/→ D/F frames, space play, E/R keyframes, Del, Esc, S")
 
 
 @dataclass
