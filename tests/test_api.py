@@ -64,3 +64,9 @@ def test_segment_video_rejects_bad_requests(studio_url, short_bikes):
                         r'objects\[0\]\.boxes\["99"\]: frame 99 is outside the video')]:
         with pytest.raises(Exception, match=words):
             client.predict(handle_file(str(short_bikes)), bad, api_name="/segment_video")
+
+
+def test_api_page_lists_only_real_endpoints(studio_url):
+    info = Client(studio_url, verbose=False).view_api(return_format="dict", print_info=False)
+    assert list(info["named_endpoints"]) == ["/segment_video"]
+    assert not info["unnamed_endpoints"]

@@ -205,3 +205,18 @@ def test_occlusion_strip_and_timeline_sizes():
     assert timeline_image([], 10, width=300).shape == (18, 300, 3)
     assert timeline_frame_at(TIMELINE_LABEL_W - 1, 10, 400) is None
     assert timeline_frame_at(TIMELINE_LABEL_W, 10, 400) == 0 and timeline_frame_at(399, 10, 400) == 9
+
+
+def test_labels_never_overlap_and_long_names_are_shortened():
+    from ui.compositing import place_label, short_name
+
+    assert short_name("a very long object name indeed") == "a very long obje.."
+    assert short_name("cube 2") == "cube 2"
+    taken: list[tuple[int, int, int, int]] = []
+    for i in range(12):  # twelve boxes stacked almost on top of each other
+        box = (40 + i, 50 + i, 120 + i, 140 + i)
+        x, y = place_label((70, 14), (0, 0, 256, 256), box, taken)
+        rect = (x, y, x + 70, y + 14)
+        assert 0 <= x and x + 70 <= 256 and 0 <= y and y + 14 <= 256
+        assert not any(rect[0] < t[2] and t[0] < rect[2] and rect[1] < t[3] and t[1] < rect[3] for t in taken), i
+        taken.append(rect)
