@@ -5,11 +5,12 @@ they are either left empty or tracked frame to frame by median optical flow: poi
 inside the box are followed with pyramidal Lucas-Kanade, kept only when tracking them back
 lands where they started, and the box moves by their median shift and scales by the
 median change of their pairwise distances. Per-frame boxes given with the object (ground
-truth, an import) fill their frames; keyframes override everything.
+truth, an import) fill their frames; keyframes override everything. Frames marked out of
+view end a track: nothing is interpolated or tracked across them.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -41,7 +42,8 @@ def interpolate_keyframes(keyframes: Boxes, T: int) -> np.ndarray:
 
 
 def fill_track(keyframes: Boxes, given: Boxes, track_after_last: bool,
-               frames: Sequence[np.ndarray] | None, T: int) -> tuple[np.ndarray, np.ndarray]:
+               frames: Sequence[np.ndarray] | None, T: int,
+               out_of_view: Iterable[int] = ()) -> tuple[np.ndarray, np.ndarray]:
     """(T, 4) pixel xyxy boxes (NaN = none) and (T,) int8 sources of one object.
 
     Sources: SOURCE_KEYFRAME (2) on keyframes; SOURCE_FILLED (1) where a given box,
@@ -50,17 +52,33 @@ def fill_track(keyframes: Boxes, given: Boxes, track_after_last: bool,
     given boxes. Past the last keyframe, when track_after_last and frames are given,
     frames without a given box are tracked from the previous frame's box (a given box
     re-anchors the tracker; a lost object stays empty until the next given box).
+
+    out_of_view frames ("the track ends here") hold no box and split the clip: keyframes
+    interpolate and tracking runs only within the stretch between two such marks.
     """
-    track = interpolate_keyframes(keyframes, T)
+    gone = sorted({int(f) for f in out_of_view if 0 <= int(f) < T})
+    track = empty_track(T)
+    source = np.zeros(T, np.int8)
+    bounds = [-1, *gone, T]
+    stretches = list(zip(bounds[:-1], bounds[1:]))  # open intervals (lo, hi)
+    for lo, hi in stretches:
+        keys = {int(k): b for k, b in keyframes.items() if lo < int(k) < hi}
+        track[lo + 1:hi] = interpolate_keyframes(keys, T)[lo + 1:hi]
     for f, box in given.items():
         if 0 <= f < T and f not in keyframes:
             track[f] = box
-    source = np.where(np.isnan(track[:, 0]), SOURCE_NONE, SOURCE_FILLED).astype(np.int8)
-    keys = [int(k) for k in keyframes if 0 <= k < T]
+    track[gone] = np.nan
+    source[~np.isnan(track[:, 0])] = SOURCE_FILLED
+    keys = [int(k) for k in keyframes if 0 <= k < T and int(k) not in gone]
     source[keys] = SOURCE_KEYFRAME
-    if keys and track_after_last and frames is not None:
-        box: np.ndarray | None = track[max(keys)]
-        for f in range(max(keys) + 1, T):
+    if not (track_after_last and frames is not None):
+        return track, source
+    for lo, hi in stretches:
+        inside = [k for k in keys if lo < k < hi]
+        if not inside:
+            continue
+        box: np.ndarray | None = track[max(inside)]
+        for f in range(max(inside) + 1, hi):
             if source[f]:
                 box = track[f]
             elif box is not None:

@@ -159,9 +159,16 @@ def test_boxes_land_where_aimed_on_a_1080p_video(browser, studio, size, max_side
     pg = open_page(browser, studio, size)
     if max_side != 960:  # keep every pixel: the frame is then shown smaller than its size
         pg.get_by_text("Decoding caps (long or large videos)").click()
-        pg.locator("#cap-max-side input").fill(str(max_side))
-        pg.locator("#cap-max-side input").press("Tab")
-        pg.wait_for_timeout(500)  # the field's new value reaches the page state on blur
+        field = pg.locator("#cap-max-side input")
+        field.wait_for(state="visible")
+
+        def typed() -> bool:  # the folded panel may still be filling in its defaults: retry until it sticks
+            field.fill(str(max_side))
+            field.press("Enter")
+            pg.wait_for_timeout(300)
+            return field.input_value() == str(max_side)
+
+        wait_until(typed, timeout=20, what="the max side field to take the new value")
     upload(pg, video)
     s = newest_session(ctx)
     hw = s.size

@@ -6,7 +6,7 @@ import pytest
 
 from ui.compositing import FN_COLOUR, FP_COLOUR, LayerStyle, ObjectLayer, composite, error_counts, hatch_pattern
 from ui.views import (
-    TIMELINE_LABEL_W, bev_footprint, draw_polygon, fit_pca_basis, heatmap_overlay, occlusion_strip, pca_rgb,
+    TIMELINE_LABEL_W, bev_footprint, draw_polygon, fit_pca_basis, heatmap_overlay, pca_rgb,
     slot_palette, timeline_frame_at, timeline_image,
 )
 
@@ -192,16 +192,21 @@ def test_footprint_below_camera_lies_in_the_lower_half():
     assert pix.shape == (59, 2) and (pix[:, 1] > 128).all()
 
 
-def test_occlusion_strip_and_timeline_sizes():
-    rates = np.array([0.0, 0.5, 1.0, np.nan])
-    s = occlusion_strip(rates, 40, 12)
-    assert s.shape == (12, 40, 3)
-    g, r, n = s[0, 0], s[0, 25], s[0, 35]
-    assert g[1] > g[0] and r[0] > r[1] and n[0] == n[1] == n[2]
-    objs = [("a", (255, 0, 0), {0, 5}, set(range(8)), np.linspace(0, 1, 10)),
-            ("b", (0, 0, 255), set(), {3, 4}, np.full(10, np.nan))]
-    img = timeline_image(objs, 10, width=400, row_h=18, current=4)
-    assert img.shape == (36, 400, 3) and img.dtype == np.uint8
+def test_timeline_colours_marks_and_sizes():
+    from ui.views import GONE, HIDDEN, REVIEWED, TimelineRow, occlusion_colours
+
+    c = occlusion_colours(np.array([0.0, 0.5, 1.0, np.nan]))
+    assert c[0, 1] > c[0, 0] and c[2, 0] > c[2, 1] and c[3, 0] == c[3, 1] == c[3, 2]
+    rows = [TimelineRow("a", (255, 0, 0), frozenset({0, 5}), frozenset(range(8)), np.linspace(0, 1, 10),
+                        hidden=frozenset({6}), out_of_view=frozenset({8}), reviewed=frozenset({1})),
+            TimelineRow("b", (0, 0, 255), frozenset(), frozenset({3, 4}), np.full(10, np.nan))]
+    width, T = 120 + 100, 10  # 10 px per frame after the name column
+    img = timeline_image(rows, T, width=width, row_h=18, current=None)
+    assert img.shape == (36, width, 3) and img.dtype == np.uint8
+    x = lambda f: TIMELINE_LABEL_W + f * 10 + 5  # noqa: E731
+    assert tuple(img[9, x(6)]) == HIDDEN and tuple(img[9, x(8)]) == GONE
+    assert tuple(img[14, x(1)]) == REVIEWED and tuple(img[14, x(2)]) != REVIEWED
+    assert tuple(img[9 + 18, x(0)]) == (70, 70, 70)  # b has no box on frame 0
     assert timeline_image([], 10, width=300).shape == (18, 300, 3)
     assert timeline_frame_at(TIMELINE_LABEL_W - 1, 10, 400) is None
     assert timeline_frame_at(TIMELINE_LABEL_W, 10, 400) == 0 and timeline_frame_at(399, 10, 400) == 9

@@ -128,3 +128,22 @@ def test_studio_objects_use_the_core_functions(texture):
     np.testing.assert_array_equal(track, want)
     assert source.tolist() == want_source.tolist() == [2, 1, 1, 1]
     assert objects.clip_box is clip_box and objects.box_of_mask is box_of_mask
+
+
+def test_out_of_view_marks_end_tracks_and_split_interpolation():
+    keys = {0: (0.0, 0.0, 10.0, 10.0), 10: (10.0, 0.0, 20.0, 10.0)}
+    track, source = fill_track(keys, {}, False, None, 12, out_of_view=[5])
+    assert np.isnan(track[1:10, 0]).all() and source[5] == 0   # no interpolation across the mark
+    np.testing.assert_array_equal(track[10], keys[10])
+    track, _ = fill_track(keys, {}, False, None, 12, out_of_view=[11])
+    np.testing.assert_allclose(track[5], (5.0, 0.0, 15.0, 10.0))  # a mark elsewhere changes nothing here
+    assert np.isnan(track[11, 0])
+    given = {3: (1.0, 1.0, 5.0, 5.0), 5: (2.0, 2.0, 6.0, 6.0)}
+    track, source = fill_track({}, given, False, None, 8, out_of_view=[5])
+    assert source[3] == 1 and source[5] == 0 and np.isnan(track[5, 0])  # the mark wins over a given box
+    # Tracking past the last keyframe stops at the mark and does not resume after it.
+    rng = np.random.default_rng(1)
+    frame = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+    frames = [frame] * 10
+    track, source = fill_track({0: (10.0, 10.0, 40.0, 40.0)}, {}, True, frames, 10, out_of_view=[6])
+    assert (source[1:6] == 1).all() and (source[6:] == 0).all()

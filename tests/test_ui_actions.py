@@ -14,12 +14,13 @@ from eoras_core.export import rle_to_mask
 from eoras_core.media import LoadCaps, load_clip
 from eoras_core.shared_predictor import SharedPredictor
 from ui.actions import (UserError, apply_preview, apply_results, chunks, delete_keyframe, draw_box, first_corner,
-                        keyframe_target, open_clip, plan_preview, plan_segment, recentre, run_segment, segment)
+                        keyframe_target, mark_hidden, mark_out_of_view, mark_reviewed, next_unreviewed, open_clip,
+                        plan_preview, plan_segment, recentre, run_segment, segment)
 from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
 from ui.exporting import export_annotations, export_overlay
 from ui.plots import clip_scores, figure
-from ui.queries import model_result, object_masks, occlusion_rates
+from ui.queries import frame_text, model_result, object_masks, occlusion_rates, review_coverage
 from ui.render import ALL_LAYERS, render_frame, render_timeline
 from ui.scene_loading import open_any
 from ui.session import SessionStore
@@ -288,3 +289,45 @@ def test_previews_do_not_wait_behind_a_clip_run(engine, demo_session):
         worker.start()
         worker.join(timeout=60)
         assert done and done[0].index(0) == 0
+
+
+def test_hidden_out_of_view_and_review_marks(demo_session, engine):
+    s = demo_session
+    segment(s, engine)
+    # Present but hidden: the amodal mask stays, the visible mask is empty, the rate is 1.
+    s.selected = gt_id = next(iter(s.objects))
+    f = int(s.results[gt_id].frames[0])
+    vis, amo = object_masks(s, gt_id, f)
+    assert amo.sum() > 50 and vis.sum() > 0
+    assert "present but hidden" in mark_hidden(s, f)
+    vis_h, amo_h = object_masks(s, gt_id, f)
+    assert not vis_h.any() and np.array_equal(amo_h, amo)
+    assert occlusion_rates(s, gt_id)[f] == 1.0
+    assert "no longer marked hidden" in mark_hidden(s, f)
+    draw_box(s, 0, (40, 50, 120, 140), "new")
+    draw_box(s, 6, (60, 50, 140, 140), "edit")
+    obj = s.objects[s.selected]
+    obj.track_after_last = False
+    s.boxes_changed(obj.obj_id)
+    with pytest.raises(UserError, match="has no box on frame 7"):
+        mark_hidden(s, 7)
+    # Out of view: the keyframe there goes, the track ends, nothing is carried across.
+    assert "its keyframe there was removed" in mark_out_of_view(s, 6)
+    track, source = s.track_of(obj.obj_id)
+    assert 6 not in obj.keyframes and source[6] == 0 and np.isnan(track[1:, 0]).all()
+    assert obj.obj_id in s.stale_objects()
+    assert "no longer ends" in mark_out_of_view(s, 6)
+    draw_box(s, 6, (60, 50, 140, 140), "edit")
+    # Review: marks, coverage and the next unreviewed frame.
+    mark_reviewed(s, 0)
+    mark_reviewed(s, 1)
+    per, clip = review_coverage(s)
+    assert per[obj.obj_id] == (2, 7) and clip[0] >= 2
+    assert next_unreviewed(s, 0) == 2 and next_unreviewed(s, 6) == 2
+    for f in range(2, 7):
+        mark_reviewed(s, f)
+    with pytest.raises(UserError, match="is reviewed"):
+        next_unreviewed(s, 0)
+    assert "no longer marked reviewed" in mark_reviewed(s, 4)
+    assert next_unreviewed(s, 0) == 4
+    assert "reviewed 6/7" in frame_text(s, 0)

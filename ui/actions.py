@@ -159,6 +159,62 @@ def recentre(s: Session, frame: int) -> str:
     return f"Re-centred {obj.name} on its visible mask at frame {frame}; press Segment to update."
 
 
+def mark_hidden(s: Session, frame: int) -> str:
+    """Toggle "present but hidden": the object keeps its (amodal) box here; its visible mask is empty."""
+    require_clip(s)
+    obj = require_selected(s)
+    if frame in obj.hidden:
+        obj.hidden.discard(frame)
+        s.changed()
+        return f"{obj.name} is no longer marked hidden on frame {frame}."
+    if box_on(s, obj.obj_id, frame) is None:
+        raise UserError(f"{obj.name} has no box on frame {frame}: draw where it is behind the occluder "
+                        "('re-box selected'), then mark it hidden.")
+    obj.hidden.add(frame)
+    s.changed()
+    return f"{obj.name} is present but hidden on frame {frame}: its visible mask there is empty."
+
+
+def mark_out_of_view(s: Session, frame: int) -> str:
+    """Toggle "out of view / track ends": no box here, nothing interpolated or tracked across."""
+    require_clip(s)
+    obj = require_selected(s)
+    if frame in obj.out_of_view:
+        obj.out_of_view.discard(frame)
+        s.boxes_changed(obj.obj_id)
+        return f"{obj.name}'s track no longer ends on frame {frame}."
+    note = " (its keyframe there was removed)" if obj.keyframes.pop(frame, None) is not None else ""
+    obj.out_of_view.add(frame)
+    obj.hidden.discard(frame)
+    s.boxes_changed(obj.obj_id)
+    return f"{obj.name} is out of view on frame {frame}; its track ends there{note}. Press Segment to update."
+
+
+def mark_reviewed(s: Session, frame: int) -> str:
+    """Toggle the selected object's review mark ("done") on this frame."""
+    require_clip(s)
+    obj = require_selected(s)
+    if frame in obj.reviewed:
+        obj.reviewed.discard(frame)
+        s.changed()
+        return f"Frame {frame} of {obj.name} is no longer marked reviewed."
+    obj.reviewed.add(frame)
+    s.changed()
+    return f"Frame {frame} of {obj.name} marked reviewed."
+
+
+def next_unreviewed(s: Session, frame: int) -> int:
+    """The selected object's next present frame after `frame` (wrapping) that nobody reviewed."""
+    require_clip(s)
+    obj = require_selected(s)
+    present = np.flatnonzero(s.track_of(obj.obj_id)[1] > 0)
+    todo = [int(f) for f in present if int(f) not in obj.reviewed]
+    if not todo:
+        raise UserError(f"Every frame where {obj.name} is present is reviewed.")
+    later = [f for f in todo if f > frame]
+    return later[0] if later else todo[0]
+
+
 @dataclass(frozen=True)
 class PreviewJob:
     obj_id: int

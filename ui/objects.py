@@ -39,17 +39,21 @@ class LabelledObject:
     shown: bool = True
     from_ground_truth: bool = False
     gt_index: int | None = None        # object index in the scene's ground truth
+    hidden: set[int] = field(default_factory=set)       # present but fully occluded: visible mask empty
+    out_of_view: set[int] = field(default_factory=set)  # the track ends here: no box, nothing carried across
+    reviewed: set[int] = field(default_factory=set)     # frames a person has checked ("done")
 
     def signature(self) -> str:
         """Changes whenever the boxes the model would see change (drives re-running)."""
         items = sorted((k, tuple(round(v, 2) for v in b)) for k, b in self.keyframes.items())
         given = sorted((k, tuple(round(v, 2) for v in b)) for k, b in self.given.items())
-        return hashlib.sha1(repr((items, given, self.track_after_last)).encode()).hexdigest()[:16]
+        key = (items, given, self.track_after_last, sorted(self.out_of_view))
+        return hashlib.sha1(repr(key).encode()).hexdigest()[:16]
 
 
 def fill_track(obj: LabelledObject, frames: Sequence[np.ndarray] | None, T: int) -> tuple[np.ndarray, np.ndarray]:
     """(T,4) boxes (NaN = out of view) and (T,) sources of an object; see eoras_core.tracking.fill_track."""
-    return tracking.fill_track(obj.keyframes, obj.given, obj.track_after_last, frames, T)
+    return tracking.fill_track(obj.keyframes, obj.given, obj.track_after_last, frames, T, obj.out_of_view)
 
 
 def recentre_on_mask(box: Box, visible: np.ndarray, blend: float = 1.0) -> Box:

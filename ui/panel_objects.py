@@ -1,4 +1,4 @@
-"""Objects: draw boxes on the frame, pick the selected object, keyframes, details.
+"""Objects: draw boxes on the frame, pick the selected object, keyframes, marks, details.
 
 A finished box shows at once; the object's masks on that frame follow within a second
 (a single-frame preview on its own lane), then optical flow extends its track.
@@ -12,7 +12,8 @@ import gradio as gr
 
 from . import refresh
 from .actions import (apply_preview, cancel_pending, delete_keyframe, delete_selected, draw_box,
-                      first_corner, keyframe_target, plan_preview, recentre, require_clip, save_details, select)
+                      first_corner, keyframe_target, mark_hidden, mark_out_of_view, mark_reviewed, next_unreviewed,
+                      plan_preview, recentre, require_clip, save_details, select)
 from .clicks import parse_press, to_pixels
 from .context import FAST, StudioContext, calm
 
@@ -32,6 +33,10 @@ class ObjectsPanel:
     recentre: gr.Button
     delete: gr.Button
     cancel: gr.Button
+    hidden: gr.Button
+    gone: gr.Button
+    reviewed: gr.Button
+    next_unreviewed: gr.Button
     name: gr.Textbox
     category: gr.Textbox
     colour: gr.ColorPicker
@@ -52,6 +57,11 @@ def build() -> ObjectsPanel:
             recentre = gr.Button("re-centre", size="sm", elem_id="recentre", min_width=60)
             cancel = gr.Button("cancel box (Esc)", size="sm", elem_id="cancel-btn", min_width=60)
             delete = gr.Button("delete object", size="sm", variant="stop", elem_id="delete-object", min_width=60)
+        with gr.Row(elem_classes=["eoras-tools"]):
+            hidden = gr.Button("hidden here (H)", size="sm", elem_id="mark-hidden", min_width=60)
+            gone = gr.Button("out of view (O)", size="sm", elem_id="mark-gone", min_width=60)
+            reviewed = gr.Button("reviewed ✓ (V)", size="sm", elem_id="mark-reviewed", min_width=60)
+            next_unreviewed = gr.Button("next unreviewed (N)", size="sm", elem_id="next-unreviewed", min_width=60)
     with gr.Accordion("Object details", open=False, elem_id="object-details"):
         with gr.Row():
             name = gr.Textbox(label="name", elem_id="object-name", max_length=60)
@@ -60,8 +70,8 @@ def build() -> ObjectsPanel:
         with gr.Row():
             track_after = gr.Checkbox(True, label="track after the last keyframe (optical flow)")
             save = gr.Button("Save details", size="sm", elem_id="save-object")
-    return ObjectsPanel(selector, box_mode, prev_key, next_key, del_key, recentre, delete, cancel, name, category,
-                        colour, track_after, save)
+    return ObjectsPanel(selector, box_mode, prev_key, next_key, del_key, recentre, delete, cancel, hidden, gone,
+                        reviewed, next_unreviewed, name, category, colour, track_after, save)
 
 
 def wire(ui: Studio, ctx: StudioContext) -> None:
@@ -131,6 +141,9 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     O.del_key.click(action(delete_keyframe), P.scrub, edited, **FAST)
     O.recentre.click(action(recentre), P.scrub, edited, **FAST)
     O.delete.click(action(delete_selected, False), P.scrub, edited, **FAST)
+    O.hidden.click(action(mark_hidden), P.scrub, edited, **FAST)
+    O.gone.click(action(mark_out_of_view), P.scrub, edited, **FAST)
+    O.reviewed.click(action(mark_reviewed), P.scrub, edited, **FAST)
 
     everything = {status, *ui.frame_outputs, *ui.side_outputs, *ui.object_outputs}
 
@@ -161,3 +174,10 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
 
     O.next_key.click(jump(+1), P.scrub, scrub_outs, **FAST)
     O.prev_key.click(jump(-1), P.scrub, scrub_outs, **FAST)
+
+    @calm(scrub_outs)
+    def to_unreviewed(f, request: gr.Request):
+        with ctx.session(request) as s:
+            return refresh.scrub_to(ui, s, next_unreviewed(s, refresh.clamp_frame(s, f)))
+
+    O.next_unreviewed.click(to_unreviewed, P.scrub, scrub_outs, **FAST)

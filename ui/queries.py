@@ -32,14 +32,31 @@ def model_result(s: Session, obj_id: int, frame: int) -> TrackResult | None:
 
 
 def object_masks(s: Session, obj_id: int, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Effective (visible, amodal) (H,W) bool masks: a human edit wins over the model."""
+    """Effective (visible, amodal) (H,W) bool masks: a human edit wins over the model.
+
+    On a frame marked "present but hidden" the visible mask is empty, whatever was drawn
+    or predicted; the amodal mask stays.
+    """
     res = model_result(s, obj_id, frame)
     vis = s.edits.current(obj_id, frame, "visible")
     amo = s.edits.current(obj_id, frame, "amodal")
     if res is not None:
         vis = res.visible_mask(frame) if vis is None else vis
         amo = res.amodal_mask(frame) if amo is None else amo
+    obj = s.objects.get(obj_id)
+    if obj is not None and frame in obj.hidden and vis is not None:
+        vis = np.zeros_like(vis)
     return vis, amo
+
+
+def review_coverage(s: Session) -> tuple[dict[int, tuple[int, int]], tuple[int, int]]:
+    """(reviewed, total) object-frames per object and for the clip; total counts the frames
+    where the object is present (it has a box there)."""
+    per = {}
+    for obj_id, obj in s.objects.items():
+        present = set(np.flatnonzero(s.track_of(obj_id)[1] > 0).tolist())
+        per[obj_id] = (len(obj.reviewed & present), len(present))
+    return per, (sum(r for r, _ in per.values()), sum(t for _, t in per.values()))
 
 
 def occlusion_rates(s: Session, obj_id: int) -> np.ndarray:
@@ -78,5 +95,11 @@ def frame_text(s: Session, frame: int) -> str:
     extra = ""
     if sel is not None:
         extra = f" · selected: **{sel.name}**" + (" ◆ keyframe here" if frame in sel.keyframes else "")
+        marks = [name for name, frames in (("hidden", sel.hidden), ("out of view", sel.out_of_view),
+                                           ("reviewed ✓", sel.reviewed)) if frame in frames]
+        extra += "".join(f" · {m}" for m in marks)
+        per, _ = review_coverage(s)
+        done, total = per.get(sel.obj_id, (0, 0))
+        extra += f" · reviewed {done}/{total}"
     pending = " · first corner set — click the opposite corner (Esc cancels)" if s.pending else ""
     return f"frame **{frame}** / {s.num_frames - 1} · {ts:.2f} s · {s.fps:.3g} fps{extra}{pending}"

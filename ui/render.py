@@ -13,7 +13,7 @@ from .queries import model_result, object_masks, occlusion_rates
 from .session import Session
 from .bev_view import bev_caption, bev_figure, lateral_sign
 from .slot_view import object_crop, slot_caption, slot_figure
-from .views import bev_footprint, draw_polygon, fit_pca_basis, heatmap_overlay, timeline_image
+from .views import TimelineRow, bev_footprint, draw_polygon, fit_pca_basis, heatmap_overlay, timeline_image
 
 LAYERS = {
     "visible": "visible", "amodal": "amodal", "occluded": "occluded", "boxes": "boxes", "labels": "labels",
@@ -98,9 +98,9 @@ def render_timeline(s: Session, frame: int, width: int = TIMELINE_WIDTH) -> np.n
     rows = []
     for obj_id, obj in s.objects.items():
         _, source = s.track_of(obj_id)
-        keys = {int(k) for k in obj.keyframes if 0 <= k < s.num_frames}
-        tracked = set(np.flatnonzero(source > 0).tolist())
-        rows.append((obj.name, obj.colour, keys, tracked, occlusion_rates(s, obj_id)))
+        rows.append(TimelineRow(obj.name, obj.colour, frozenset(int(k) for k in obj.keyframes),
+                                frozenset(np.flatnonzero(source > 0).tolist()), occlusion_rates(s, obj_id),
+                                frozenset(obj.hidden), frozenset(obj.out_of_view), frozenset(obj.reviewed)))
     return timeline_image(rows, max(1, s.num_frames), width=width, current=frame)
 
 

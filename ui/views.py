@@ -206,12 +206,6 @@ def _frame_columns(T: int, width: int) -> np.ndarray:
     return np.minimum((np.arange(width) * T) // max(width, 1), T - 1)
 
 
-def occlusion_strip(rates: np.ndarray, width: int, height: int = 12) -> np.ndarray:
-    """rates (T,) float with NaN -> (height,width,3) uint8 per-object timeline strip."""
-    cols = occlusion_colours(rates)[_frame_columns(len(rates), width)]
-    return np.ascontiguousarray(np.broadcast_to(cols[None], (height, width, 3)))
-
-
 def timeline_frame_at(x: int, T: int, width: int = 800) -> int | None:
     """Frame under pixel column x of timeline_image (None in the name column) for click-to-seek."""
     track_w = width - TIMELINE_LABEL_W
@@ -220,8 +214,27 @@ def timeline_frame_at(x: int, T: int, width: int = 800) -> int | None:
     return int(min((x - TIMELINE_LABEL_W) * T // track_w, T - 1))
 
 
+@dataclass(frozen=True)
+class TimelineRow:
+    """One object's swimlane: keyframes, frames with a box, occlusion rate (T,), and marks."""
+
+    name: str
+    colour: Colour
+    keyframes: frozenset[int]
+    present: frozenset[int]
+    rates: np.ndarray
+    hidden: frozenset[int] = frozenset()
+    out_of_view: frozenset[int] = frozenset()
+    reviewed: frozenset[int] = frozenset()
+
+
+HIDDEN: Colour = (120, 70, 190)      # present but hidden: violet
+GONE: Colour = (200, 40, 40)         # out of view / track ends: red bar
+REVIEWED: Colour = (90, 220, 255)    # review mark: cyan underline
+
+
 def timeline_image(
-    objects: Sequence[tuple[str, Colour, set[int], set[int], np.ndarray]],
+    rows: Sequence[TimelineRow],
     T: int,
     width: int = 800,
     row_h: int = 18,
@@ -229,11 +242,12 @@ def timeline_image(
 ) -> np.ndarray:
     """One swimlane per object -> (max(1,n)*row_h, width, 3) uint8.
 
-    objects: (name, colour, keyframes, tracked frames, rates (T,)). Untracked frames are dark
-    grey (out of view), tracked ones coloured by occlusion rate, keyframes are diamonds; the
-    name sits in a TIMELINE_LABEL_W-px column; `current` draws the playhead.
+    Frames without a box are dark grey, frames with one are coloured by occlusion rate,
+    hidden frames violet, out-of-view marks a red bar; reviewed frames are underlined in
+    cyan and keyframes are diamonds. The name sits in a TIMELINE_LABEL_W-px column;
+    `current` draws the playhead.
     """
-    n = max(1, len(objects))
+    n = max(1, len(rows))
     img = np.full((n * row_h, width, 3), 24, np.uint8)
     track_w = width - TIMELINE_LABEL_W
     if T <= 0 or track_w <= 0:
@@ -241,17 +255,25 @@ def timeline_image(
     cols = _frame_columns(T, track_w)
     x_of = lambda t: TIMELINE_LABEL_W + (t + 0.5) * track_w / T  # noqa: E731
     scale = max(0.3, row_h / 40)
-    for i, (name, colour, keys, tracked, rates) in enumerate(objects):
+
+    def frames_mask(frames: frozenset[int]) -> np.ndarray:
+        m = np.zeros(T, bool)
+        m[np.fromiter((t for t in frames if 0 <= t < T), np.intp)] = True
+        return m
+
+    for i, row in enumerate(rows):
         y0, y1 = i * row_h + 2, (i + 1) * row_h - 2
-        tracked_mask = np.zeros(T, bool)
-        idx = np.fromiter((t for t in tracked if 0 <= t < T), np.intp)
-        tracked_mask[idx] = True
-        per_frame = np.where(tracked_mask[:, None], occlusion_colours(np.asarray(rates, np.float32)), np.uint8(OUT_OF_VIEW))
+        per_frame = np.where(frames_mask(row.present)[:, None], occlusion_colours(np.asarray(row.rates, np.float32)),
+                             np.uint8(OUT_OF_VIEW))
+        per_frame[frames_mask(row.hidden)] = HIDDEN
+        per_frame[frames_mask(row.out_of_view)] = GONE
         img[y0:y1, TIMELINE_LABEL_W:] = per_frame[cols][None]
-        cv2.rectangle(img, (2, y0), (8, y1 - 1), tuple(int(c) for c in colour), -1)
-        cv2.putText(img, name[:14], (12, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (230, 230, 230), 1, cv2.LINE_AA)
+        seen = frames_mask(row.reviewed)[cols]
+        img[y1 - 3:y1, TIMELINE_LABEL_W:][:, seen] = REVIEWED
+        cv2.rectangle(img, (2, y0), (8, y1 - 1), tuple(int(c) for c in row.colour), -1)
+        cv2.putText(img, row.name[:14], (12, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (230, 230, 230), 1, cv2.LINE_AA)
         yc, r = (y0 + y1) // 2, max(2, (y1 - y0) // 2)
-        for t in sorted(k for k in keys if 0 <= k < T):
+        for t in sorted(k for k in row.keyframes if 0 <= k < T):
             xc = int(round(x_of(t)))
             diamond = np.array([[xc, yc - r], [xc + r, yc], [xc, yc + r], [xc - r, yc]], np.int32)
             cv2.fillConvexPoly(img, diamond, (255, 255, 255), cv2.LINE_AA)
