@@ -287,3 +287,26 @@ def test_segment_keys_panels_and_plot_clicks(browser, studio):
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / "studio_segmented_full.png"), full_page=True)
     pg.close()
+
+
+def test_undo_redo_keys_and_review_marks(browser, studio):
+    _, ctx = studio
+    pg = open_page(browser, studio, WINDOWS[0])
+    upload(pg, Path(__file__).resolve().parent.parent / "assets" / "demo_clips" / "movilite_3.mp4")
+    s = newest_session(ctx)
+    pg.mouse.click(*aim(pg, 30, 30, s.size))
+    pg.mouse.click(*aim(pg, 120, 110, s.size))
+    wait_until(lambda: len(s.objects) == 1, what="the box")
+    pg.keyboard.press("v")  # reviewed
+    wait_until(lambda: s.objects[1].reviewed == {0}, what="the review mark")
+    wait_until(lambda: "reviewed 1/" in pg.inner_text("#frame-label"), what="the coverage in the caption")
+    pg.keyboard.press("Control+z")
+    wait_until(lambda: not s.objects[1].reviewed, what="undo of the review mark")
+    pg.keyboard.press("Control+z")
+    wait_until(lambda: not s.objects, what="undo of the box")
+    pg.keyboard.press("Control+y")
+    wait_until(lambda: len(s.objects) == 1 and s.objects[1].keyframes, what="redo of the box")
+    wait_until(lambda: "Redid: box." in pg.evaluate("document.querySelector('#status textarea').value"),
+               what="the status to say what was redone")
+    assert error_badges(pg) == 0
+    pg.close()

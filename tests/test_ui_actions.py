@@ -13,12 +13,14 @@ from eoras_core import load_eoras
 from eoras_core.export import rle_to_mask
 from eoras_core.media import LoadCaps, load_clip
 from eoras_core.shared_predictor import SharedPredictor
-from ui.actions import (UserError, apply_preview, apply_results, chunks, delete_keyframe, draw_box, first_corner,
+from ui.actions import (UserError, apply_preview, apply_results, chunks, delete_keyframe, delete_selected, draw_box,
+                        first_corner,
                         keyframe_target, mark_hidden, mark_out_of_view, mark_reviewed, next_unreviewed, open_clip,
                         plan_preview, plan_segment, recentre, run_segment, segment)
 from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
 from ui.exporting import export_annotations, export_overlay
+from ui.history import redo, undo
 from ui.plots import clip_scores, figure
 from ui.queries import frame_text, model_result, object_masks, occlusion_rates, review_coverage
 from ui.render import ALL_LAYERS, render_frame, render_timeline
@@ -331,3 +333,38 @@ def test_hidden_out_of_view_and_review_marks(demo_session, engine):
     assert "no longer marked reviewed" in mark_reviewed(s, 4)
     assert next_unreviewed(s, 0) == 4
     assert "reviewed 6/7" in frame_text(s, 0)
+
+
+def test_undo_and_redo_cover_objects_keyframes_marks_and_edits(demo_session):
+    s = demo_session
+    n = len(s.objects)
+    assert undo(s) == "Nothing to undo."
+    draw_box(s, 0, (40, 50, 120, 140), "new")
+    obj_id = s.selected
+    draw_box(s, 5, (50, 50, 130, 140), "edit")
+    mark_out_of_view(s, 3)
+    assert np.isnan(s.track_of(obj_id)[0][2, 0])  # no interpolation across the mark
+    with pytest.raises(UserError):
+        delete_keyframe(s, 3)  # a refused action is not a step
+    assert undo(s) == "Undid: out-of-view mark."
+    assert 3 not in s.objects[obj_id].out_of_view and not np.isnan(s.track_of(obj_id)[0][2, 0])
+    assert undo(s) == "Undid: box."
+    assert set(s.objects[obj_id].keyframes) == {0}
+    assert redo(s) == "Redid: box." and set(s.objects[obj_id].keyframes) == {0, 5}
+    assert undo(s) and undo(s) == "Undid: box."
+    assert len(s.objects) == n and obj_id not in s.tracks
+    assert redo(s) and obj_id in s.objects
+    delete_keyframe(s, 0)  # a new step drops what could be redone
+    assert redo(s) == "Nothing to redo."
+    # Deleting an object with hand-corrected masks asks first, and undo brings masks and object back.
+    edited = np.zeros(s.size, bool)
+    edited[60:90, 70:110] = True
+    s.edits.push(obj_id, 5, "visible", edited)
+    s.selected = obj_id
+    with pytest.raises(UserError, match="Press delete again"):
+        delete_selected(s)
+    assert obj_id in s.objects
+    assert "Deleted" in delete_selected(s)
+    assert obj_id not in s.objects and s.edits.current(obj_id, 5, "visible") is None
+    assert undo(s) == "Undid: delete object."
+    assert obj_id in s.objects and np.array_equal(s.edits.current(obj_id, 5, "visible"), edited)

@@ -15,6 +15,7 @@ from eoras_core.engine import TrackResult
 from eoras_core.shared_predictor import SharedPredictor, VideoRef
 from eoras_core.boxes import as_track
 
+from .history import undoable_action
 from .objects import box_of_mask, clip_box, recentre_on_mask
 from .queries import box_on, selected_object
 from .scene_loading import OpenedClip
@@ -65,6 +66,7 @@ def first_corner(s: Session, x: float, y: float) -> str:
     return "First corner set. Click the opposite corner to finish the box (Esc cancels)."
 
 
+@undoable_action("box")
 def draw_box(s: Session, frame: int, box: tuple[float, float, float, float], mode: str) -> str:
     """A finished box: a new object (mode 'new') or the selected object's keyframe ('edit')."""
     require_clip(s)
@@ -99,6 +101,7 @@ def select(s: Session, obj_id: int | None) -> str:
     return f"Selected {s.objects[s.selected].name}."
 
 
+@undoable_action("object details")
 def save_details(s: Session, name: str, category: str, colour: str, track_after: bool) -> str:
     obj = require_selected(s)
     obj.name = (name or obj.name).strip()[:60] or obj.name
@@ -115,6 +118,7 @@ def save_details(s: Session, name: str, category: str, colour: str, track_after:
     return f"Saved {obj.name}."
 
 
+@undoable_action("delete keyframe")
 def delete_keyframe(s: Session, frame: int) -> str:
     require_clip(s)
     obj = require_selected(s)
@@ -125,10 +129,18 @@ def delete_keyframe(s: Session, frame: int) -> str:
     return f"Deleted the keyframe of {obj.name} on frame {frame}."
 
 
+@undoable_action("delete object")
 def delete_selected(s: Session) -> str:
+    """Delete the selected object; one with human-edited masks needs a second press (undo restores it)."""
     obj = require_selected(s)
+    edited = s.edits.human_count(obj.obj_id)
+    if edited and s.confirm_delete != obj.obj_id:
+        s.confirm_delete = obj.obj_id
+        raise UserError(f"{obj.name} has {edited} hand-corrected mask(s). Press delete again to delete it "
+                        "(undo brings it back).")
+    s.confirm_delete = None
     s.delete_object(obj.obj_id)
-    return f"Deleted {obj.name}."
+    return f"Deleted {obj.name}. Undo (Ctrl+Z) brings it back."
 
 
 def keyframe_target(s: Session, frame: int, direction: int) -> int:
@@ -141,6 +153,7 @@ def keyframe_target(s: Session, frame: int, direction: int) -> int:
     return keys[0] if direction > 0 else keys[-1]
 
 
+@undoable_action("re-centre")
 def recentre(s: Session, frame: int) -> str:
     """Snap this frame's box of the selected object to its visible mask from a clip run (or a
     human edit); a single-frame preview is too rough to move a box that a person drew."""
@@ -159,6 +172,7 @@ def recentre(s: Session, frame: int) -> str:
     return f"Re-centred {obj.name} on its visible mask at frame {frame}; press Segment to update."
 
 
+@undoable_action("hidden mark")
 def mark_hidden(s: Session, frame: int) -> str:
     """Toggle "present but hidden": the object keeps its (amodal) box here; its visible mask is empty."""
     require_clip(s)
@@ -175,6 +189,7 @@ def mark_hidden(s: Session, frame: int) -> str:
     return f"{obj.name} is present but hidden on frame {frame}: its visible mask there is empty."
 
 
+@undoable_action("out-of-view mark")
 def mark_out_of_view(s: Session, frame: int) -> str:
     """Toggle "out of view / track ends": no box here, nothing interpolated or tracked across."""
     require_clip(s)
@@ -190,6 +205,7 @@ def mark_out_of_view(s: Session, frame: int) -> str:
     return f"{obj.name} is out of view on frame {frame}; its track ends there{note}. Press Segment to update."
 
 
+@undoable_action("review mark")
 def mark_reviewed(s: Session, frame: int) -> str:
     """Toggle the selected object's review mark ("done") on this frame."""
     require_clip(s)

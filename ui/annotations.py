@@ -55,6 +55,18 @@ class MaskEdits:
         revs = self._revs.get((obj_id, frame, kind))
         return revs[-1].source if revs else "model"
 
+    def state(self) -> dict[tuple[int, int, str], list[Revision]]:
+        """A copy of every revision list (revisions are immutable, so they are shared)."""
+        return {key: list(revs) for key, revs in self._revs.items()}
+
+    def restore(self, state: dict[tuple[int, int, str], list[Revision]]) -> None:
+        self._revs = {key: list(revs) for key, revs in state.items()}
+        self.revision += 1
+
+    def human_count(self, obj_id: int) -> int:
+        """How many of an object's masks carry a human revision."""
+        return sum(1 for (o, _, _), revs in self._revs.items() if o == obj_id and any(r.source == "human" for r in revs))
+
     def drop_object(self, obj_id: int) -> None:
         for key in [k for k in self._revs if k[0] == obj_id]:
             del self._revs[key]

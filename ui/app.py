@@ -26,7 +26,7 @@ KEYS_JS = (Path(__file__).with_name("keys.js")).read_text()
 CSS = (Path(__file__).with_name("studio.css")).read_text()
 GUIDE = ("**EoRaS Studio** · open a clip · click two corners (or drag) to box an object · **Segment** · "
          "keys: ←/→ D/F frames, space play, E/R keyframes, Del, Esc, S segment, H hidden, O out of view, "
-         "V reviewed, N next unreviewed")
+         "V reviewed, N next unreviewed, Ctrl+Z / Ctrl+Y undo / redo")
 
 
 @dataclass

@@ -125,7 +125,13 @@
     const typing = t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' ||
                    (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(t.type));
     if (typing) return;
-    if (t.isContentEditable || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (t.isContentEditable || ev.altKey) return;
+    if (ev.ctrlKey || ev.metaKey) {  // undo / redo; other shortcuts stay the browser's
+      const k = ev.key.toLowerCase();
+      const id = k === 'z' ? (ev.shiftKey ? 'redo-btn' : 'undo-btn') : k === 'y' ? 'redo-btn' : null;
+      if (id) { ev.preventDefault(); document.getElementById(id)?.click(); }
+      return;
+    }
     const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
     if (key === 'ArrowRight' || key === 'f') { ev.preventDefault(); step(+1); return; }
     if (key === 'ArrowLeft' || key === 'd') { ev.preventDefault(); step(-1); return; }

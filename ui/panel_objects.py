@@ -16,6 +16,7 @@ from .actions import (apply_preview, cancel_pending, delete_keyframe, delete_sel
                       plan_preview, recentre, require_clip, save_details, select)
 from .clicks import parse_press, to_pixels
 from .context import FAST, StudioContext, calm
+from .history import redo, undo
 
 if TYPE_CHECKING:
     from .app import Studio
@@ -37,6 +38,8 @@ class ObjectsPanel:
     gone: gr.Button
     reviewed: gr.Button
     next_unreviewed: gr.Button
+    undo: gr.Button
+    redo: gr.Button
     name: gr.Textbox
     category: gr.Textbox
     colour: gr.ColorPicker
@@ -62,6 +65,8 @@ def build() -> ObjectsPanel:
             gone = gr.Button("out of view (O)", size="sm", elem_id="mark-gone", min_width=60)
             reviewed = gr.Button("reviewed ✓ (V)", size="sm", elem_id="mark-reviewed", min_width=60)
             next_unreviewed = gr.Button("next unreviewed (N)", size="sm", elem_id="next-unreviewed", min_width=60)
+            undo = gr.Button("↶ undo (Ctrl+Z)", size="sm", elem_id="undo-btn", min_width=60)
+            redo = gr.Button("↷ redo (Ctrl+Y)", size="sm", elem_id="redo-btn", min_width=60)
     with gr.Accordion("Object details", open=False, elem_id="object-details"):
         with gr.Row():
             name = gr.Textbox(label="name", elem_id="object-name", max_length=60)
@@ -71,7 +76,7 @@ def build() -> ObjectsPanel:
             track_after = gr.Checkbox(True, label="track after the last keyframe (optical flow)")
             save = gr.Button("Save details", size="sm", elem_id="save-object")
     return ObjectsPanel(selector, box_mode, prev_key, next_key, del_key, recentre, delete, cancel, hidden, gone,
-                        reviewed, next_unreviewed, name, category, colour, track_after, save)
+                        reviewed, next_unreviewed, undo, redo, name, category, colour, track_after, save)
 
 
 def wire(ui: Studio, ctx: StudioContext) -> None:
@@ -181,3 +186,14 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             return refresh.scrub_to(ui, s, next_unreviewed(s, refresh.clamp_frame(s, f)))
 
     O.next_unreviewed.click(to_unreviewed, P.scrub, scrub_outs, **FAST)
+
+    def history_step(step):
+        @calm(everything)
+        def run(f, request: gr.Request):
+            with ctx.session(request) as s:
+                msg = step(s)
+                return {status: msg, **refresh.everything(ui, s, refresh.clamp_frame(s, f))}
+        return run
+
+    O.undo.click(history_step(undo), P.scrub, everything, **FAST, trigger_mode="multiple")
+    O.redo.click(history_step(redo), P.scrub, everything, **FAST, trigger_mode="multiple")

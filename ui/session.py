@@ -20,6 +20,7 @@ from eoras_core.engine import TrackResult
 from eoras_core.shared_predictor import SharedPredictor, VideoRef
 
 from .annotations import MaskEdits
+from .history import History
 from .objects import LabelledObject, colour_for, fill_track
 
 _clip_keys = itertools.count(1)
@@ -103,6 +104,8 @@ class Session:
     edits: MaskEdits = field(default_factory=MaskEdits)
     view: ViewSettings = field(default_factory=ViewSettings)
     playback: Playback = field(default_factory=Playback)
+    history: History = field(default_factory=History)
+    confirm_delete: int | None = None              # object whose deletion awaits a second press
     revision: int = 0
     caches: dict[str, tuple[Any, Any]] = field(default_factory=dict)   # name -> (key it was made for, value)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -141,6 +144,8 @@ class Session:
         for store in (self.objects, self.results, self.result_sig, self.previews, self.tracks, self.caches):
             store.clear()
         self.flow_done.clear()
+        self.history.clear()
+        self.confirm_delete = None
         self.edits = MaskEdits()
         self.selected, self.next_id, self.pending = None, 1, None
         self.changed()
