@@ -310,3 +310,44 @@ def test_undo_redo_keys_and_review_marks(browser, studio):
                what="the status to say what was redone")
     assert error_badges(pg) == 0
     pg.close()
+
+
+def test_brush_strokes_undo_redo_and_exact_boxes_when_zoomed(browser, studio):
+    _, ctx = studio
+    pg = open_page(browser, studio, WINDOWS[1])
+    upload(pg, Path(__file__).resolve().parent.parent / "assets" / "demo_clips" / "movilite_3.mp4")
+    s = newest_session(ctx)
+    hw = s.size
+    pg.mouse.click(*aim(pg, 60, 60, hw))
+    pg.mouse.click(*aim(pg, 160, 170, hw))
+    wait_until(lambda: len(s.objects) == 1, what="the box")
+    pg.click("#guide")
+    pg.keyboard.press("b")  # brush
+    pg.wait_for_function("document.querySelector('#edit-tool input[value=brush]').checked")
+    pg.mouse.move(*aim(pg, 20, 20, hw))
+    pg.mouse.down()
+    for x in range(25, 60, 5):
+        pg.mouse.move(*aim(pg, x, 20, hw))
+    pg.mouse.up()
+    wait_until(lambda: s.edits.current(1, 0, "visible") is not None, what="the stroke to reach the masks")
+    painted = s.edits.current(1, 0, "visible")
+    assert painted[20, 20:55].all() and s.edits.current(1, 0, "amodal")[20, 20:55].all()
+    pg.keyboard.press("Control+z")
+    wait_until(lambda: s.edits.current(1, 0, "visible") is None, what="undo of the stroke")
+    pg.keyboard.press("Control+y")
+    wait_until(lambda: s.edits.current(1, 0, "visible") is not None, what="redo of the stroke")
+    np.testing.assert_array_equal(s.edits.current(1, 0, "visible"), painted)
+    # Zoomed in, a box still lands where it was aimed.
+    pg.keyboard.press("b")  # back to boxes
+    pg.wait_for_function("document.querySelector('#edit-tool input[value=box]').checked")
+    pg.mouse.move(*aim(pg, 128, 128, hw))
+    for _ in range(3):
+        pg.mouse.wheel(0, -100)
+    wait_until(lambda: "scale" in pg.evaluate("document.querySelector('#frame img').style.transform"), what="zoom")
+    tol = tolerance(pg, hw)
+    assert tol == 1.0
+    pg.mouse.click(*aim(pg, 110.5, 100.5, hw))
+    pg.mouse.click(*aim(pg, 150.5, 140.5, hw))
+    wait_until(lambda: len(s.objects) == 2, what="the box drawn while zoomed")
+    np.testing.assert_allclose(s.objects[2].keyframes[0], (110.5, 100.5, 150.5, 140.5), atol=tol)
+    pg.close()

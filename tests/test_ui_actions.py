@@ -15,7 +15,7 @@ from eoras_core.media import LoadCaps, load_clip
 from eoras_core.shared_predictor import SharedPredictor
 from ui.actions import (UserError, apply_preview, apply_results, chunks, delete_keyframe, delete_selected, draw_box,
                         first_corner,
-                        keyframe_target, mark_hidden, mark_out_of_view, mark_reviewed, next_unreviewed, open_clip,
+                        keyframe_target, mark_hidden, mark_out_of_view, mark_reviewed, next_unreviewed, open_clip, paint,
                         plan_preview, plan_segment, recentre, run_segment, segment)
 from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
@@ -368,3 +368,27 @@ def test_undo_and_redo_cover_objects_keyframes_marks_and_edits(demo_session):
     assert obj_id not in s.objects and s.edits.current(obj_id, 5, "visible") is None
     assert undo(s) == "Undid: delete object."
     assert obj_id in s.objects and np.array_equal(s.edits.current(obj_id, 5, "visible"), edited)
+
+
+def test_brush_strokes_edit_masks_with_provenance_and_undo(demo_session, engine):
+    s = demo_session
+    draw_box(s, 0, (40, 50, 120, 140), "new")
+    obj_id = s.selected
+    segment(s, engine)
+    before_vis, before_amo = object_masks(s, obj_id, 0)
+    assert "Painted" in paint(s, 0, [(10.0, 10.0), (30.0, 10.0)], "visible", False, 3)
+    vis, amo = object_masks(s, obj_id, 0)
+    assert vis[10, 20] and amo[10, 20] and not (vis & ~amo).any()
+    assert s.edits.provenance(obj_id, 0, "visible") == "human"
+    paint(s, 0, [(80.0, 95.0)], "amodal", True, 200)  # erase everything
+    vis, amo = object_masks(s, obj_id, 0)
+    assert not vis.any() and not amo.any()
+    assert undo(s) == "Undid: eraser."
+    assert undo(s) == "Undid: brush."
+    vis, amo = object_masks(s, obj_id, 0)
+    np.testing.assert_array_equal(vis, before_vis)
+    np.testing.assert_array_equal(amo, before_amo)
+    assert redo(s) == "Redid: brush." and object_masks(s, obj_id, 0)[0][10, 20]
+    mark_hidden(s, 0)
+    with pytest.raises(UserError, match="marked hidden"):
+        paint(s, 0, [(50.0, 60.0)], "visible", False, 3)

@@ -15,9 +15,10 @@ from eoras_core.engine import TrackResult
 from eoras_core.shared_predictor import SharedPredictor, VideoRef
 from eoras_core.boxes import as_track
 
-from .history import undoable_action
+from .history import undoable, undoable_action
+from .painting import apply_stroke, stroke_mask
 from .objects import box_of_mask, clip_box, recentre_on_mask
-from .queries import box_on, selected_object
+from .queries import box_on, object_masks, selected_object
 from .scene_loading import OpenedClip
 from .session import Preview, Session
 
@@ -229,6 +230,27 @@ def next_unreviewed(s: Session, frame: int) -> int:
         raise UserError(f"Every frame where {obj.name} is present is reviewed.")
     later = [f for f in todo if f > frame]
     return later[0] if later else todo[0]
+
+
+def paint(s: Session, frame: int, points: list[tuple[float, float]], target: str, erase: bool,
+          radius: float) -> str:
+    """One brush or eraser stroke (frame pixels) on the selected object's mask on this frame."""
+    require_clip(s)
+    obj = require_selected(s)
+    if target == "visible" and frame in obj.hidden and not erase:
+        raise UserError(f"{obj.name} is marked hidden on frame {frame}, so its visible mask stays empty; "
+                        "paint the amodal mask, or unmark hidden (H).")
+    vis, amo = object_masks(s, obj.obj_id, frame)
+    empty = np.zeros(s.size, bool)
+    vis, amo = (empty if vis is None else vis), (empty if amo is None else amo)
+    new_vis, new_amo = apply_stroke(vis, amo, stroke_mask(s.size, points, radius), target, erase)
+    with undoable(s, "eraser" if erase else "brush"):
+        for kind, before, after in (("visible", vis, new_vis), ("amodal", amo, new_amo)):
+            if not np.array_equal(before, after) or s.edits.current(obj.obj_id, frame, kind) is None:
+                s.edits.push(obj.obj_id, frame, kind, after)
+        s.changed()
+    what = "Erased from" if erase else "Painted"
+    return f"{what} {obj.name}'s {target} mask on frame {frame} (Ctrl+Z undoes)."
 
 
 @dataclass(frozen=True)

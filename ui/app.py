@@ -25,8 +25,12 @@ from .session import SessionStore
 KEYS_JS = (Path(__file__).with_name("keys.js")).read_text()
 CSS = (Path(__file__).with_name("studio.css")).read_text()
 GUIDE = ("**EoRaS Studio** · open a clip · click two corners (or drag) to box an object · **Segment** · "
-         "keys: ←/→ D/F frames, space play, E/R keyframes, Del, Esc, S segment, H hidden, O out of view, "
-         "V reviewed, N next unreviewed, Ctrl+Z / Ctrl+Y undo / redo")
+         "inspect and correct · keys under *Keys* (right)")
+KEYS_HELP = ("**Player** ←/→ or D/F frame · space play/pause · type a frame number in the box by the slider  \n"
+             "**Objects** E/R previous/next keyframe · Del delete keyframe · Esc cancel a box · S segment  \n"
+             "**Labelling** B brush · X eraser (the key again: back to boxes) · H hidden here · O out of view · "
+             "V reviewed · N next unreviewed · Ctrl+Z undo · Ctrl+Y or Ctrl+Shift+Z redo  \n"
+             "**View** wheel zooms the frame · shift- or middle-drag pans · 0 resets the zoom")
 
 
 @dataclass
@@ -99,6 +103,8 @@ def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions
                 seg = panel_segment.build()
                 layers = panel_layers.build()
                 export = panel_export.build()
+                with gr.Accordion("Keys", open=False, elem_id="keys-help"):
+                    gr.Markdown(KEYS_HELP)
         with gr.Tabs(elem_id="inspect"):
             with gr.Tab("BEV", elem_id="tab-bev"):
                 bev = panel_bev.build()

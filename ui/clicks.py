@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from .actions import UserError
 
+MAX_STROKE_POINTS = 4000
+
 
 @dataclass(frozen=True)
 class Press:
-    """kind 'click' (one point) or 'box' (a drag: two corners); points as (fx, fy) in [0, 1]."""
+    """kind 'click' (one point), 'box' (two corners) or 'stroke' (a brush path); points as (fx, fy) in [0, 1]."""
 
     kind: str
     points: tuple[tuple[float, float], ...]
@@ -26,7 +28,7 @@ class Press:
 
 
 def parse_press(message: str) -> Press:
-    """Validate the browser's message: {"kind": "click"|"box", "points": [[fx, fy], ...]}."""
+    """Validate the browser's message: {"kind": "click"|"box"|"stroke", "points": [[fx, fy], ...]}."""
     try:
         doc = json.loads(message)
         kind = doc["kind"]
@@ -34,7 +36,8 @@ def parse_press(message: str) -> Press:
         serial = int(doc.get("n", 0))
     except (TypeError, ValueError, KeyError):
         raise UserError("The click could not be read; click the frame again.") from None
-    if kind not in ("click", "box") or len(points) != (1 if kind == "click" else 2):
+    sizes = {"click": (1, 1), "box": (2, 2), "stroke": (1, MAX_STROKE_POINTS)}
+    if kind not in sizes or not sizes[kind][0] <= len(points) <= sizes[kind][1]:
         raise UserError("The click could not be read; click the frame again.")
     return Press(kind, points, serial)
 

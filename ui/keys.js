@@ -37,6 +37,31 @@
     box.dispatchEvent(new Event('input', {bubbles: true}));
   };
 
+  // Zoom (wheel, around the pointer) and pan (shift- or middle-drag) of the frame; 0 resets.
+  // Clicks stay exact: positions are read from the transformed picture's on-screen rectangle.
+  const zoom = {z: 1, tx: 0, ty: 0};
+  const applyZoom = () => {
+    const img = $('#frame img');
+    if (!img) return;
+    img.style.transformOrigin = '0 0';
+    img.style.transform = zoom.z === 1 && !zoom.tx && !zoom.ty ? '' :
+      `translate(${zoom.tx}px, ${zoom.ty}px) scale(${zoom.z})`;
+  };
+  document.addEventListener('wheel', (ev) => {
+    const img = ev.target.closest?.('#frame img');
+    if (!img) return;
+    ev.preventDefault();
+    const r = img.getBoundingClientRect();
+    const baseLeft = r.left - zoom.tx, baseTop = r.top - zoom.ty;
+    const z = Math.min(12, Math.max(1, zoom.z * (ev.deltaY < 0 ? 1.25 : 0.8)));
+    const px = ev.clientX - baseLeft, py = ev.clientY - baseTop;
+    zoom.tx = z === 1 ? 0 : px - (px - zoom.tx) * z / zoom.z;
+    zoom.ty = z === 1 ? 0 : py - (py - zoom.ty) * z / zoom.z;
+    zoom.z = z;
+    applyZoom();
+  }, {passive: false});
+  new MutationObserver(applyZoom).observe(document.body, {childList: true, subtree: true});
+
   // Frame: two clicks (or one drag) make a box; a dashed band follows the mouse meanwhile.
   let down = null, first = null, band = null;
   const clearBand = () => { first = null; if (band) { band.remove(); band = null; } };
@@ -65,22 +90,71 @@
     return ev.clientX >= ox - margin && ev.clientX <= ox + cw + margin &&
            ev.clientY >= oy - margin && ev.clientY <= oy + ch + margin;
   };
+  // Tools: 'box' draws boxes; 'brush' and 'eraser' send strokes (a path of fractions).
+  const tool = () => document.querySelector('#edit-tool input:checked')?.value || 'box';
+  let stroke = null, pan = null;
+  const strokeLine = (img) => {
+    const r = img.getBoundingClientRect();
+    let svg = document.getElementById('stroke-line');
+    if (!svg) {
+      svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+      svg.id = 'stroke-line';
+      svg.style.cssText = 'position:absolute;left:0;top:0;pointer-events:none;z-index:1000;overflow:visible;';
+      svg.innerHTML = '<polyline fill="none" stroke="#ffeb3b" stroke-width="3" stroke-linecap="round" ' +
+                      'stroke-linejoin="round" stroke-dasharray="1 0"/>';
+      document.body.appendChild(svg);
+    }
+    svg.querySelector('polyline').setAttribute('points', stroke.pts.map((f) => toPage(img, f).join(',')).join(' '));
+    svg.setAttribute('width', String(document.documentElement.scrollWidth));
+    svg.setAttribute('height', String(document.documentElement.scrollHeight));
+    return r;
+  };
   document.addEventListener('pointerdown', (ev) => {
     const img = ev.target.closest?.('#frame img');
-    if (!img || ev.button !== 0) return;
+    if (!img) return;
     ev.preventDefault();
     document.activeElement?.blur?.();  // keys go to the studio again, not to the last field used
+    if (ev.button === 1 || (ev.button === 0 && ev.shiftKey)) {  // pan a zoomed frame
+      pan = {x: ev.clientX, y: ev.clientY};
+      return;
+    }
+    if (ev.button !== 0 || !onPicture(img, ev, first ? 4000 : 8)) return;
+    if (tool() !== 'box') {
+      stroke = {img, pts: [fraction(img, ev)]};
+      strokeLine(img);
+      return;
+    }
     // A first corner must be on the picture; the second one may overshoot and is clamped.
-    if (!first && !onPicture(img, ev)) return;
     down = {img, x: ev.clientX, y: ev.clientY, f: fraction(img, ev)};
   }, true);
   document.addEventListener('pointermove', (ev) => {
     const img = $('#frame img');
     if (!img) return;
+    if (pan) {
+      zoom.tx += ev.clientX - pan.x;
+      zoom.ty += ev.clientY - pan.y;
+      pan = {x: ev.clientX, y: ev.clientY};
+      applyZoom();
+      return;
+    }
+    if (stroke) {
+      const f = fraction(img, ev), last = stroke.pts[stroke.pts.length - 1];
+      const r = img.getBoundingClientRect();
+      if (Math.hypot((f[0] - last[0]) * r.width, (f[1] - last[1]) * r.height) >= 2) stroke.pts.push(f);
+      strokeLine(img);
+      return;
+    }
     if (down && Math.hypot(ev.clientX - down.x, ev.clientY - down.y) > 6) drawBand(img, down.f, fraction(img, ev));
     else if (first && !down) drawBand(img, first, fraction(img, ev));
   });
   document.addEventListener('pointerup', (ev) => {
+    if (pan) { pan = null; return; }
+    if (stroke) {
+      send('frame-clicks', {kind: 'stroke', points: stroke.pts.slice(0, 4000)});
+      stroke = null;
+      setTimeout(() => document.getElementById('stroke-line')?.remove(), 400);
+      return;
+    }
     if (!down) return;
     const img = down.img, f = fraction(img, ev), start = down;
     down = null;
@@ -136,6 +210,14 @@
     if (key === 'ArrowRight' || key === 'f') { ev.preventDefault(); step(+1); return; }
     if (key === 'ArrowLeft' || key === 'd') { ev.preventDefault(); step(-1); return; }
     if (key === 'Escape') clearBand();
+    if (key === '0') { zoom.z = 1; zoom.tx = 0; zoom.ty = 0; applyZoom(); return; }
+    const tools = {b: 'brush', x: 'eraser'};
+    if (tools[key]) {
+      const radio = document.querySelector(`#edit-tool input[value=${tools[key]}]`);
+      const box = document.querySelector('#edit-tool input[value=box]');
+      (radio?.checked ? box : radio)?.click();  // the key again goes back to boxes
+      return;
+    }
     const id = buttons[key];
     if (!id || ev.repeat) return;
     const el = document.getElementById(id);

@@ -12,7 +12,7 @@ import gradio as gr
 
 from . import refresh
 from .actions import (apply_preview, cancel_pending, delete_keyframe, delete_selected, draw_box,
-                      first_corner, keyframe_target, mark_hidden, mark_out_of_view, mark_reviewed, next_unreviewed,
+                      first_corner, keyframe_target, mark_hidden, paint, mark_out_of_view, mark_reviewed, next_unreviewed,
                       plan_preview, recentre, require_clip, save_details, select)
 from .clicks import parse_press, to_pixels
 from .context import FAST, StudioContext, calm
@@ -28,6 +28,9 @@ BOX_MODES = [("new object", "new"), ("re-box selected", "edit")]
 class ObjectsPanel:
     selector: gr.Dropdown
     box_mode: gr.Radio
+    tool: gr.Radio
+    paints: gr.Radio
+    brush_size: gr.Slider
     prev_key: gr.Button
     next_key: gr.Button
     del_key: gr.Button
@@ -52,7 +55,14 @@ def build() -> ObjectsPanel:
         with gr.Row(equal_height=True):
             selector = gr.Dropdown([], label="Object", elem_id="object-select", scale=3, min_width=140)
             box_mode = gr.Radio(BOX_MODES, value="new", label="A drawn box makes…", elem_id="box-mode", scale=4,
-                                min_width=180)
+                                min_width=180, elem_classes=["eoras-compact"])
+        with gr.Row(equal_height=True, elem_id="paint-row"):
+            tool = gr.Radio([("box", "box"), ("brush (B)", "brush"), ("eraser (X)", "eraser")], value="box",
+                            label="Tool", elem_id="edit-tool", scale=3, min_width=150, elem_classes=["eoras-compact"])
+            paints = gr.Radio([("visible", "visible"), ("amodal", "amodal")], value="visible", label="…on the mask",
+                              elem_id="paint-target", scale=2, min_width=120, elem_classes=["eoras-compact"])
+            brush_size = gr.Slider(1, 60, value=8, step=1, label="brush radius (px)", elem_id="brush-size", scale=2,
+                                   min_width=120)
         with gr.Row(elem_classes=["eoras-tools"]):
             prev_key = gr.Button("◆◀ (E)", size="sm", elem_id="prev-key", min_width=50)
             next_key = gr.Button("▶◆ (R)", size="sm", elem_id="next-key", min_width=50)
@@ -75,7 +85,7 @@ def build() -> ObjectsPanel:
         with gr.Row():
             track_after = gr.Checkbox(True, label="track after the last keyframe (optical flow)")
             save = gr.Button("Save details", size="sm", elem_id="save-object")
-    return ObjectsPanel(selector, box_mode, prev_key, next_key, del_key, recentre, delete, cancel, hidden, gone,
+    return ObjectsPanel(selector, box_mode, tool, paints, brush_size, prev_key, next_key, del_key, recentre, delete, cancel, hidden, gone,
                         reviewed, next_unreviewed, undo, redo, name, category, colour, track_after, save)
 
 
@@ -89,7 +99,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
                 **refresh.object_view(ui, s)}
 
     @calm(edited)
-    def on_press(message, f, mode, request: gr.Request):
+    def on_press(message, f, mode, tool, target, radius, request: gr.Request):
         press = parse_press(message)
         with ctx.session(request) as s:
             require_clip(s)
@@ -99,7 +109,9 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             f = refresh.clamp_frame(s, f)
             H, W = s.size
             pts = [to_pixels(p, H, W) for p in press.points]
-            if press.kind == "box":
+            if press.kind == "stroke":
+                msg = paint(s, f, pts, target, tool == "eraser", float(radius))
+            elif press.kind == "box":
                 msg = draw_box(s, f, (*pts[0], *pts[1]), mode)
             else:
                 msg = first_corner(s, *pts[0])
@@ -127,7 +139,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             f = refresh.clamp_frame(s, f)
             return {**refresh.frame_view(ui, s, f), **refresh.timeline_view(ui, s, f)}
 
-    pressed = P.clicks.change(on_press, [P.clicks, P.scrub, O.box_mode], edited, **FAST, concurrency_id="edit",
+    pressed = P.clicks.change(on_press, [P.clicks, P.scrub, O.box_mode, O.tool, O.paints, O.brush_size], edited, **FAST, concurrency_id="edit",
                               trigger_mode="multiple")  # a quick second corner must not be dropped
     pressed.then(preview, P.scrub, {P.frame, P.label, *ui.side_outputs}, **FAST,
                  concurrency_id="preview", concurrency_limit=4) \

@@ -24,7 +24,7 @@ class SegmentPanel:
 
 def build() -> SegmentPanel:
     with gr.Row(equal_height=True, elem_id="segment-row"):
-        run = gr.Button("Segment (S)", variant="primary", elem_id="segment-btn", scale=1, min_width=110)
+        run = gr.Button("Segment (S)", variant="primary", elem_id="segment-btn", scale=1, min_width=130)
         status = gr.Textbox(show_label=False, interactive=False, lines=2, max_lines=2, elem_id="status", scale=4,
                             container=False, placeholder="Status: open a clip, draw boxes, press Segment.")
     return SegmentPanel(run, status)
