@@ -13,14 +13,15 @@ from eoras_core import load_eoras
 from eoras_core.export import rle_to_mask
 from eoras_core.media import LoadCaps, load_clip
 from eoras_core.shared_predictor import SharedPredictor
-from ui.actions import (UserError, apply_preview, apply_results, chunks, delete_keyframe, delete_selected, draw_box,
-                        first_corner,
+from ui.actions import (UserError, accept_model, apply_preview, apply_results, chunks, delete_keyframe, delete_selected, draw_box,
+                        copy_masks, first_corner,
                         keyframe_target, mark_hidden, mark_out_of_view, mark_reviewed, next_unreviewed, open_clip, paint,
                         plan_preview, plan_segment, recentre, run_segment, segment)
 from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
 from ui.exporting import export_annotations, export_overlay
 from ui.history import redo, undo
+from ui.painting import shift_mask
 from ui.plots import clip_scores, figure
 from ui.queries import frame_text, model_result, object_masks, occlusion_rates, review_coverage
 from ui.render import ALL_LAYERS, render_frame, render_timeline
@@ -392,3 +393,25 @@ def test_brush_strokes_edit_masks_with_provenance_and_undo(demo_session, engine)
     mark_hidden(s, 0)
     with pytest.raises(UserError, match="marked hidden"):
         paint(s, 0, [(50.0, 60.0)], "visible", False, 3)
+
+
+def test_accept_and_copy_masks(demo_session, engine):
+    s = demo_session
+    draw_box(s, 0, (40, 50, 120, 140), "new")
+    draw_box(s, 2, (60, 60, 140, 150), "edit")
+    obj_id = s.selected
+    with pytest.raises(UserError, match="press Segment first"):
+        accept_model(s, 1)
+    segment(s, engine)
+    res = s.results[obj_id]
+    assert "Accepted" in accept_model(s, 1)
+    assert s.edits.provenance(obj_id, 1, "amodal") == "human"
+    np.testing.assert_array_equal(s.edits.current(obj_id, 1, "amodal"), res.amodal_mask(1) | res.visible_mask(1))
+    # Frame 2's box is the keyframe box; frame 1's is interpolated halfway: the copy moves by the centre change.
+    vis0, amo0 = object_masks(s, obj_id, 1)
+    assert "moved by (+10, +5)" in copy_masks(s, 2, -1)
+    np.testing.assert_array_equal(s.edits.current(obj_id, 2, "amodal"), shift_mask(amo0, 10, 5))
+    assert not (s.edits.current(obj_id, 2, "visible") & ~s.edits.current(obj_id, 2, "amodal")).any()
+    with pytest.raises(UserError, match="no frame -1"):
+        copy_masks(s, 0, -1)
+    assert undo(s) == "Undid: copy masks."

@@ -16,9 +16,9 @@ from eoras_core.shared_predictor import SharedPredictor, VideoRef
 from eoras_core.boxes import as_track
 
 from .history import undoable, undoable_action
-from .painting import apply_stroke, stroke_mask
+from .painting import apply_stroke, consistent, shift_mask, stroke_mask
 from .objects import box_of_mask, clip_box, recentre_on_mask
-from .queries import box_on, object_masks, selected_object
+from .queries import box_on, model_result, object_masks, selected_object
 from .scene_loading import OpenedClip
 from .session import Preview, Session
 
@@ -251,6 +251,46 @@ def paint(s: Session, frame: int, points: list[tuple[float, float]], target: str
         s.changed()
     what = "Erased from" if erase else "Painted"
     return f"{what} {obj.name}'s {target} mask on frame {frame} (Ctrl+Z undoes)."
+
+
+def _push_pair(s: Session, obj_id: int, frame: int, vis: np.ndarray, amo: np.ndarray) -> None:
+    vis, amo = consistent(vis, amo)
+    s.edits.push(obj_id, frame, "visible", vis)
+    s.edits.push(obj_id, frame, "amodal", amo)
+    s.changed()
+
+
+@undoable_action("accept model masks")
+def accept_model(s: Session, frame: int) -> str:
+    """Keep the model's masks on this frame as checked by a person (they then survive re-runs)."""
+    require_clip(s)
+    obj = require_selected(s)
+    res = model_result(s, obj.obj_id, frame)
+    if res is None:
+        raise UserError(f"There is no model mask of {obj.name} on frame {frame}: press Segment first.")
+    _push_pair(s, obj.obj_id, frame, res.visible_mask(frame), res.amodal_mask(frame))
+    return f"Accepted the model's masks of {obj.name} on frame {frame}."
+
+
+@undoable_action("copy masks")
+def copy_masks(s: Session, frame: int, direction: int) -> str:
+    """Copy the previous (-1) or next (+1) frame's masks here, moved by the change of the box centre."""
+    require_clip(s)
+    obj = require_selected(s)
+    src = frame + direction
+    if not 0 <= src < s.num_frames:
+        raise UserError(f"There is no frame {src} to copy from.")
+    vis, amo = object_masks(s, obj.obj_id, src)
+    if amo is None or not amo.any():
+        raise UserError(f"{obj.name} has no mask on frame {src} to copy.")
+    here, there = box_on(s, obj.obj_id, frame), box_on(s, obj.obj_id, src)
+    dx = dy = 0.0
+    if here is not None and there is not None:
+        dx = (here[0] + here[2] - there[0] - there[2]) / 2
+        dy = (here[1] + here[3] - there[1] - there[3]) / 2
+    _push_pair(s, obj.obj_id, frame, shift_mask(vis, dx, dy), shift_mask(amo, dx, dy))
+    where = "previous" if direction < 0 else "next"
+    return f"Copied {obj.name}'s masks from the {where} frame ({src}), moved by ({dx:+.0f}, {dy:+.0f}) px."
 
 
 @dataclass(frozen=True)

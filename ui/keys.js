@@ -193,7 +193,8 @@
     if (range) seek(Number(range.value) + delta);
   };
   const buttons = {' ': 'play-btn', r: 'next-key', e: 'prev-key', Delete: 'del-key', Escape: 'cancel-btn',
-                   s: 'segment-btn', h: 'mark-hidden', o: 'mark-gone', v: 'mark-reviewed', n: 'next-unreviewed'};
+                   s: 'segment-btn', h: 'mark-hidden', o: 'mark-gone', v: 'mark-reviewed', n: 'next-unreviewed',
+                   a: 'accept-model', c: 'copy-prev'};
   document.addEventListener('keydown', (ev) => {
     const t = ev.target;
     const typing = t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' ||

@@ -53,3 +53,16 @@ def apply_stroke(visible: np.ndarray, amodal: np.ndarray, stroke: np.ndarray, ta
         amo &= ~stroke
         vis &= ~stroke
     return vis, amo
+
+
+def shift_mask(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """(H,W) bool moved by (dx, dy) pixels, rounded; what leaves the frame is dropped."""
+    H, W = mask.shape
+    ix, iy = int(round(dx)), int(round(dy))
+    out = np.zeros_like(mask)
+    if abs(ix) >= W or abs(iy) >= H:
+        return out
+    ys, yd = slice(max(0, -iy), min(H, H - iy)), slice(max(0, iy), min(H, H + iy))
+    xs, xd = slice(max(0, -ix), min(W, W - ix)), slice(max(0, ix), min(W, W + ix))
+    out[yd, xd] = mask[ys, xs]
+    return out

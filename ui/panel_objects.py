@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from . import refresh
-from .actions import (apply_preview, cancel_pending, delete_keyframe, delete_selected, draw_box,
+from .actions import (accept_model, apply_preview, cancel_pending, copy_masks, delete_keyframe, delete_selected, draw_box,
                       first_corner, keyframe_target, mark_hidden, paint, mark_out_of_view, mark_reviewed, next_unreviewed,
                       plan_preview, recentre, require_clip, save_details, select)
 from .clicks import parse_press, to_pixels
@@ -43,6 +43,9 @@ class ObjectsPanel:
     next_unreviewed: gr.Button
     undo: gr.Button
     redo: gr.Button
+    accept: gr.Button
+    copy_prev: gr.Button
+    copy_next: gr.Button
     name: gr.Textbox
     category: gr.Textbox
     colour: gr.ColorPicker
@@ -77,6 +80,10 @@ def build() -> ObjectsPanel:
             next_unreviewed = gr.Button("next unreviewed (N)", size="sm", elem_id="next-unreviewed", min_width=60)
             undo = gr.Button("↶ undo (Ctrl+Z)", size="sm", elem_id="undo-btn", min_width=60)
             redo = gr.Button("↷ redo (Ctrl+Y)", size="sm", elem_id="redo-btn", min_width=60)
+        with gr.Row(elem_classes=["eoras-tools"]):
+            accept = gr.Button("accept model masks (A)", size="sm", elem_id="accept-model", min_width=60)
+            copy_prev = gr.Button("copy masks ◀ previous (C)", size="sm", elem_id="copy-prev", min_width=60)
+            copy_next = gr.Button("copy masks next ▶", size="sm", elem_id="copy-next", min_width=60)
     with gr.Accordion("Object details", open=False, elem_id="object-details"):
         with gr.Row():
             name = gr.Textbox(label="name", elem_id="object-name", max_length=60)
@@ -86,7 +93,8 @@ def build() -> ObjectsPanel:
             track_after = gr.Checkbox(True, label="track after the last keyframe (optical flow)")
             save = gr.Button("Save details", size="sm", elem_id="save-object")
     return ObjectsPanel(selector, box_mode, tool, paints, brush_size, prev_key, next_key, del_key, recentre, delete, cancel, hidden, gone,
-                        reviewed, next_unreviewed, undo, redo, name, category, colour, track_after, save)
+                        reviewed, next_unreviewed, undo, redo, accept, copy_prev, copy_next, name, category, colour,
+                        track_after, save)
 
 
 def wire(ui: Studio, ctx: StudioContext) -> None:
@@ -161,6 +169,9 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     O.hidden.click(action(mark_hidden), P.scrub, edited, **FAST)
     O.gone.click(action(mark_out_of_view), P.scrub, edited, **FAST)
     O.reviewed.click(action(mark_reviewed), P.scrub, edited, **FAST)
+    O.accept.click(action(accept_model), P.scrub, edited, **FAST)
+    O.copy_prev.click(action(lambda s, f: copy_masks(s, f, -1)), P.scrub, edited, **FAST)
+    O.copy_next.click(action(lambda s, f: copy_masks(s, f, +1)), P.scrub, edited, **FAST)
 
     everything = {status, *ui.frame_outputs, *ui.side_outputs, *ui.object_outputs}
 
