@@ -3,7 +3,8 @@
     python bench/bench_ui.py [--samples 30] [--no-browser]
 
 Server part: a 1280x720 clip (bikes.mp4 upscaled) with 5 segmented objects and every layer
-on; times render_frame + JPEG encoding per scrubbed frame (cached results only). Browser
+on; times render_frame + JPEG encoding per scrubbed frame (cached results only), and a brush
+stroke applied, composited and encoded. Browser
 part: headless Chromium drives the real app; time from the slider `input` event until the
 new frame image has loaded. Prints a table and appends it to bench/RESULTS.md.
 """
@@ -32,7 +33,7 @@ from eoras_core import build_eoras, load_eoras  # noqa: E402
 from eoras_core.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
 from eoras_core.media import load_clip, write_video  # noqa: E402
 from eoras_core.shared_predictor import SharedPredictor, VideoRef  # noqa: E402
-from ui.actions import draw_box, segment  # noqa: E402
+from ui.actions import draw_box, paint, segment  # noqa: E402
 from ui.render import ALL_LAYERS, render_frame  # noqa: E402
 from ui.session import SessionStore  # noqa: E402
 
@@ -59,7 +60,25 @@ def server_bench(model, frames: np.ndarray, samples: int) -> dict[str, tuple[flo
             s.objects[s.selected].keyframes[len(frames) - 1] = (x0 + 20, y0, x1 + 20, y1)
             s.boxes_changed(s.selected)
         segment(s, engine)
-        return _time_renders(s, engine, frames, samples)
+        return {**_time_renders(s, engine, frames, samples), **_time_strokes(s, engine, frames, samples)}
+
+
+def _time_strokes(s, engine, frames: np.ndarray, samples: int) -> dict[str, tuple[float, float]]:
+    """A 40-point brush stroke on the selected object: applied (masks, visible ⊆ amodal, one undo
+    step, RLE revisions), then the frame composited with all layers and encoded as JPEG."""
+    s.view.layers = tuple(ALL_LAYERS)
+    x0, y0, x1, y1 = BOXES[-1]
+    times = []
+    for i in range(samples):
+        f = (i * 5) % len(frames)
+        pts = [(x0 + (x1 - x0) * t / 39, y0 + (y1 - y0) * (0.5 + 0.3 * np.sin(t / 6 + i))) for t in range(40)]
+        t0 = time.perf_counter()
+        paint(s, f, pts, "visible" if i % 2 else "amodal", i % 3 == 0, 10.0)
+        img = render_frame(s, f, engine.config)
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", quality=90)
+        times.append(1000 * (time.perf_counter() - t0))
+    return {"server: brush stroke applied + composite + JPEG, 1280x720, all layers": percentiles(times)}
 
 
 def _time_renders(s, engine, frames: np.ndarray, samples: int) -> dict[str, tuple[float, float]]:
