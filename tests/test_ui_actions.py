@@ -21,6 +21,7 @@ from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
 from ui.exporting import export_annotations, export_overlay
 from ui.history import redo, undo
+from ui.objects import box_of_mask
 from ui.painting import shift_mask
 from ui.plots import clip_scores, figure
 from ui.queries import frame_text, model_result, object_masks, occlusion_rates, review_coverage
@@ -415,3 +416,32 @@ def test_accept_and_copy_masks(demo_session, engine):
     with pytest.raises(UserError, match="no frame -1"):
         copy_masks(s, 0, -1)
     assert undo(s) == "Undid: copy masks."
+
+
+def test_rerun_uses_corrected_masks_and_keeps_edits_and_reviewed_frames(demo_session, engine):
+    s = demo_session
+    s.selected = obj_id = next(iter(s.objects))  # a ground-truth object present on every frame
+    segment(s, engine)
+    res0 = s.results[obj_id]
+    frames = [int(f) for f in res0.frames]
+    f, reviewed = frames[3], frames[6]
+    s.objects[obj_id].reviewed.add(reviewed)
+    kept_vis, kept_amo = object_masks(s, obj_id, reviewed)
+    again = engine.predict(s.video, {obj_id: s.model_track(obj_id)})[obj_id]
+    np.testing.assert_array_equal(again.full_prob, res0.full_prob)  # runs are deterministic
+    # Correct frame f's visible mask: the object is a block 12 px to the right of the model's mask.
+    vis, _ = object_masks(s, obj_id, f)
+    corrected = shift_mask(vis, 12, 0)
+    s.edits.push(obj_id, f, "visible", corrected)
+    s.changed()
+    assert s.stale_objects() == [obj_id]
+    assert s.model_track(obj_id)[f].tolist() == list(box_of_mask(corrected))  # the corrected box wins
+    segment(s, engine)
+    res1 = s.results[obj_id]
+    i, j = res0.index(frames[2]), res1.index(frames[2])
+    assert np.abs(res1.full_prob[j] - res0.full_prob[i]).max() > 1e-6  # so this change comes from frame f
+    np.testing.assert_array_equal(object_masks(s, obj_id, f)[0], corrected)  # the human edit is kept
+    after_vis, after_amo = object_masks(s, obj_id, reviewed)
+    np.testing.assert_array_equal(after_amo, kept_amo | kept_vis)  # the reviewed frame did not change
+    np.testing.assert_array_equal(after_vis, kept_vis)
+    assert s.edits.provenance(obj_id, reviewed, "amodal") == "model"

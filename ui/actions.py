@@ -307,12 +307,13 @@ def plan_preview(s: Session, frame: int) -> PreviewJob | None:
     obj = selected_object(s)
     if s.clip is None or obj is None or frame not in obj.keyframes:
         return None
-    if s.result_sig.get(obj.obj_id) == obj.signature():
+    signature = s.signature(obj.obj_id)
+    if s.result_sig.get(obj.obj_id) == signature:
         return None
     done = s.previews.get(obj.obj_id)
-    if done is not None and done.frame == frame and done.signature == obj.signature():
+    if done is not None and done.frame == frame and done.signature == signature:
         return None
-    return PreviewJob(obj.obj_id, frame, obj.keyframes[frame], obj.signature(), s.video)
+    return PreviewJob(obj.obj_id, frame, obj.keyframes[frame], signature, s.video)
 
 
 def apply_preview(s: Session, job: PreviewJob, result: TrackResult) -> None:
@@ -344,11 +345,11 @@ def plan_segment(s: Session) -> SegmentJob | str:
     if not stale:
         return "All objects are up to date."
     H, W = s.size
-    tracks = {i: as_track(s.track_of(i)[0], s.num_frames, H, W) for i in stale}
+    tracks = {i: as_track(s.model_track(i), s.num_frames, H, W) for i in stale}
     empty = [s.objects[i].name for i, t in tracks.items() if np.isnan(t[:, 0]).all()]
     if len(empty) == len(tracks):
         raise UserError(f"{', '.join(empty)} has no box on any frame; draw one.")
-    return SegmentJob(s.video, tracks, {i: s.objects[i].signature() for i in stale}, len(s.objects) - len(stale))
+    return SegmentJob(s.video, tracks, {i: s.signature(i) for i in stale}, len(s.objects) - len(stale))
 
 
 def chunks(job: SegmentJob, max_object_frames: int = 256) -> list[list[int]]:
@@ -373,14 +374,29 @@ def apply_results(s: Session, job: SegmentJob, results: dict[int, TrackResult]) 
     kept = 0
     for obj_id, res in results.items():
         obj = s.objects.get(obj_id)
-        if obj is None or obj.signature() != job.signatures[obj_id]:
+        if obj is None or s.signature(obj_id) != job.signatures[obj_id]:
             continue
+        keep_reviewed(s, obj_id)
         s.results[obj_id] = res
         s.result_sig[obj_id] = job.signatures[obj_id]
         s.previews.pop(obj_id, None)
         kept += 1
     s.changed()
     return kept
+
+
+def keep_reviewed(s: Session, obj_id: int) -> None:
+    """Before a new clip run replaces an object's output: reviewed frames keep what the person
+    checked (their current masks become revisions, so the new output cannot change them)."""
+    obj = s.objects[obj_id]
+    for frame in sorted(obj.reviewed):
+        if s.edits.current(obj_id, frame, "amodal") is not None:
+            continue
+        vis, amo = object_masks(s, obj_id, frame)
+        if amo is not None:
+            vis, amo = consistent(vis, amo)
+            s.edits.push(obj_id, frame, "visible", vis, source="model")
+            s.edits.push(obj_id, frame, "amodal", amo, source="model")
 
 
 def run_segment(job: SegmentJob, engine: SharedPredictor | None, progress: Progress | None = None,

@@ -63,6 +63,11 @@ class MaskEdits:
         self._revs = {key: list(revs) for key, revs in state.items()}
         self.revision += 1
 
+    def frames(self, obj_id: int, kind: str, source: str | None = None) -> list[int]:
+        """Frames where the object's `kind` mask has revisions (the newest from `source`, if given)."""
+        return sorted(f for (o, f, k), revs in self._revs.items()
+                      if o == obj_id and k == kind and revs and (source is None or revs[-1].source == source))
+
     def human_count(self, obj_id: int) -> int:
         """How many of an object's masks carry a human revision."""
         return sum(1 for (o, _, _), revs in self._revs.items() if o == obj_id and any(r.source == "human" for r in revs))

@@ -20,7 +20,7 @@ def model_result(s: Session, obj_id: int, frame: int) -> TrackResult | None:
     """
     res = s.results.get(obj_id)
     obj = s.objects.get(obj_id)
-    fresh = res is not None and obj is not None and s.result_sig.get(obj_id) == obj.signature()
+    fresh = res is not None and obj is not None and s.result_sig.get(obj_id) == s.signature(obj_id)
     if fresh and res.index(frame) is not None:
         return res
     prev = s.previews.get(obj_id)

@@ -6,6 +6,7 @@ which holds that session's lock. `revision` counts changes, so caches know when 
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 import time
@@ -21,7 +22,7 @@ from eoras_core.shared_predictor import SharedPredictor, VideoRef
 
 from .annotations import MaskEdits
 from .history import History
-from .objects import LabelledObject, colour_for, fill_track
+from .objects import LabelledObject, box_of_mask, colour_for, fill_track
 
 _clip_keys = itertools.count(1)
 
@@ -194,9 +195,40 @@ class Session:
         """Effective (T,4) boxes (NaN = none) and (T,) sources of an object (computed on change)."""
         return self.tracks[obj_id]
 
+    def corrected_boxes(self, obj_id: int) -> dict[int, tuple[float, float, float, float]]:
+        """Frames where a person corrected the visible mask -> the tight box of that mask.
+
+        These boxes are what a re-run sees there: a corrected mask says where the object is
+        better than a keyframe box does.
+        """
+
+        def compute() -> dict:
+            out = {}
+            for frame in self.edits.frames(obj_id, "visible", source="human"):
+                box = box_of_mask(self.edits.current(obj_id, frame, "visible"))
+                if box is not None:
+                    out[frame] = box
+            return out
+
+        return self.cached(f"corrected:{obj_id}", compute)
+
+    def signature(self, obj_id: int) -> str:
+        """Changes whenever the boxes the model would see for this object change."""
+        corrected = sorted((f, tuple(round(v, 1) for v in b)) for f, b in self.corrected_boxes(obj_id).items())
+        base = self.objects[obj_id].signature()
+        return base + "+" + hashlib.sha1(repr(corrected).encode()).hexdigest()[:8] if corrected else base
+
+    def model_track(self, obj_id: int) -> np.ndarray:
+        """(T,4) boxes a clip run uses: the object's track with corrected frames' boxes in place."""
+        track = self.track_of(obj_id)[0].copy()
+        for frame, box in self.corrected_boxes(obj_id).items():
+            if 0 <= frame < self.num_frames and frame not in self.objects[obj_id].out_of_view:
+                track[frame] = box
+        return track
+
     def stale_objects(self) -> list[int]:
         """Objects whose boxes changed since their last model run (or that never ran)."""
-        return [i for i, o in self.objects.items() if self.result_sig.get(i) != o.signature()]
+        return [i for i in self.objects if self.result_sig.get(i) != self.signature(i)]
 
 
 class SessionStore:
