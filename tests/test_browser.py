@@ -351,3 +351,26 @@ def test_brush_strokes_undo_redo_and_exact_boxes_when_zoomed(browser, studio):
     wait_until(lambda: len(s.objects) == 2, what="the box drawn while zoomed")
     np.testing.assert_allclose(s.objects[2].keyframes[0], (110.5, 100.5, 150.5, 140.5), atol=tol)
     pg.close()
+
+
+def test_polygon_tool_fills_the_amodal_mask(browser, studio):
+    _, ctx = studio
+    pg = open_page(browser, studio, WINDOWS[0])
+    upload(pg, Path(__file__).resolve().parent.parent / "assets" / "demo_clips" / "movilite_2.mp4")
+    s = newest_session(ctx)
+    hw = s.size
+    pg.mouse.click(*aim(pg, 60, 60, hw))
+    pg.mouse.click(*aim(pg, 180, 180, hw))
+    wait_until(lambda: len(s.objects) == 1, what="the box")
+    pg.click("#guide")
+    pg.keyboard.press("p")
+    pg.wait_for_function("document.querySelector('#edit-tool input[value=polygon]').checked")
+    pg.locator("#paint-target input[value=amodal]").check()
+    for x, y in ((100, 100), (160, 100), (160, 150), (100, 150)):
+        pg.mouse.click(*aim(pg, x, y, hw))
+        pg.wait_for_timeout(150)
+    pg.keyboard.press("Enter")
+    wait_until(lambda: s.edits.current(1, 0, "amodal") is not None, what="the polygon")
+    amo, vis = s.edits.current(1, 0, "amodal"), s.edits.current(1, 0, "visible")
+    assert amo[101:149, 101:159].all() and not (vis & ~amo).any()
+    pg.close()

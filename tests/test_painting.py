@@ -49,3 +49,11 @@ def test_painting_visible_paints_amodal_and_erasing_amodal_erases_visible(masks)
     assert not v[10:12, 10:12].any() and a[10:12, 10:12].all()  # hidden now, still part of the object
     with pytest.raises(ValueError, match="target"):
         apply_stroke(vis, amo, stroke, "occluded", erase=False)
+
+
+def test_polygon_fills_its_inside():
+    from ui.painting import polygon_mask
+
+    m = polygon_mask((40, 50), [(10, 10), (40, 10), (40, 30), (10, 30)])
+    assert m[20, 25] and m[10, 10] and not m[5, 25] and not m[20, 45]
+    assert abs(int(m.sum()) - 31 * 21) <= 31 + 21

@@ -16,7 +16,7 @@ from eoras_core.shared_predictor import SharedPredictor, VideoRef
 from eoras_core.boxes import as_track
 
 from .history import undoable, undoable_action
-from .painting import apply_stroke, consistent, shift_mask, stroke_mask
+from .painting import apply_stroke, consistent, polygon_mask, shift_mask, stroke_mask
 from .objects import box_of_mask, clip_box, recentre_on_mask
 from .queries import box_on, model_result, object_masks, selected_object
 from .scene_loading import OpenedClip
@@ -233,8 +233,8 @@ def next_unreviewed(s: Session, frame: int) -> int:
 
 
 def paint(s: Session, frame: int, points: list[tuple[float, float]], target: str, erase: bool,
-          radius: float) -> str:
-    """One brush or eraser stroke (frame pixels) on the selected object's mask on this frame."""
+          radius: float, polygon: bool = False) -> str:
+    """One brush or eraser stroke, or a filled polygon (frame pixels), on the selected object's mask."""
     require_clip(s)
     obj = require_selected(s)
     if target == "visible" and frame in obj.hidden and not erase:
@@ -243,13 +243,16 @@ def paint(s: Session, frame: int, points: list[tuple[float, float]], target: str
     vis, amo = object_masks(s, obj.obj_id, frame)
     empty = np.zeros(s.size, bool)
     vis, amo = (empty if vis is None else vis), (empty if amo is None else amo)
-    new_vis, new_amo = apply_stroke(vis, amo, stroke_mask(s.size, points, radius), target, erase)
-    with undoable(s, "eraser" if erase else "brush"):
+    if polygon and len(points) < 3:
+        raise UserError("A polygon needs at least 3 corners; click them, then double-click or press Enter.")
+    shape = polygon_mask(s.size, points) if polygon else stroke_mask(s.size, points, radius)
+    new_vis, new_amo = apply_stroke(vis, amo, shape, target, erase)
+    with undoable(s, "polygon" if polygon else "eraser" if erase else "brush"):
         for kind, before, after in (("visible", vis, new_vis), ("amodal", amo, new_amo)):
             if not np.array_equal(before, after) or s.edits.current(obj.obj_id, frame, kind) is None:
                 s.edits.push(obj.obj_id, frame, kind, after)
         s.changed()
-    what = "Erased from" if erase else "Painted"
+    what = "Erased from" if erase else "Filled a polygon on" if polygon else "Painted"
     return f"{what} {obj.name}'s {target} mask on frame {frame} (Ctrl+Z undoes)."
 
 

@@ -28,7 +28,8 @@ GUIDE = ("**EoRaS Studio** · open a clip · click two corners (or drag) to box 
          "inspect and correct · keys under *Keys* (right)")
 KEYS_HELP = ("**Player** ←/→ or D/F frame · space play/pause · type a frame number in the box by the slider  \n"
              "**Objects** E/R previous/next keyframe · Del delete keyframe · Esc cancel a box · S segment  \n"
-             "**Labelling** B brush · X eraser (the key again: back to boxes) · H hidden here · O out of view · "
+             "**Labelling** B brush · X eraser · P polygon (click corners; double-click, Enter or the first corner "
+             "closes it) — the key again goes back to boxes · H hidden here · O out of view · "
              "V reviewed · N next unreviewed · A accept the model's masks · C copy masks from the previous frame · "
              "Ctrl+Z undo · Ctrl+Y or Ctrl+Shift+Z redo  \n"
              "**View** wheel zooms the frame · shift- or middle-drag pans · 0 resets the zoom")

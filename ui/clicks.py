@@ -20,7 +20,8 @@ MAX_STROKE_POINTS = 4000
 
 @dataclass(frozen=True)
 class Press:
-    """kind 'click' (one point), 'box' (two corners) or 'stroke' (a brush path); points as (fx, fy) in [0, 1]."""
+    """kind 'click' (one point), 'box' (two corners), 'stroke' (a brush path) or 'polygon' (its corners);
+    points as (fx, fy) in [0, 1]."""
 
     kind: str
     points: tuple[tuple[float, float], ...]
@@ -28,7 +29,7 @@ class Press:
 
 
 def parse_press(message: str) -> Press:
-    """Validate the browser's message: {"kind": "click"|"box"|"stroke", "points": [[fx, fy], ...]}."""
+    """Validate the browser's message: {"kind": "click"|"box"|"stroke"|"polygon", "points": [[fx, fy], ...]}."""
     try:
         doc = json.loads(message)
         kind = doc["kind"]
@@ -36,7 +37,7 @@ def parse_press(message: str) -> Press:
         serial = int(doc.get("n", 0))
     except (TypeError, ValueError, KeyError):
         raise UserError("The click could not be read; click the frame again.") from None
-    sizes = {"click": (1, 1), "box": (2, 2), "stroke": (1, MAX_STROKE_POINTS)}
+    sizes = {"click": (1, 1), "box": (2, 2), "stroke": (1, MAX_STROKE_POINTS), "polygon": (3, MAX_STROKE_POINTS)}
     if kind not in sizes or not sizes[kind][0] <= len(points) <= sizes[kind][1]:
         raise UserError("The click could not be read; click the frame again.")
     return Press(kind, points, serial)

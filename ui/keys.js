@@ -92,7 +92,19 @@
   };
   // Tools: 'box' draws boxes; 'brush' and 'eraser' send strokes (a path of fractions).
   const tool = () => document.querySelector('#edit-tool input:checked')?.value || 'box';
-  let stroke = null, pan = null;
+  let stroke = null, pan = null, poly = null;
+  // Polygon: click its corners; a click on the first corner, a double-click or Enter closes it.
+  const drawPoly = (cursor) => {
+    stroke = {pts: [...poly.pts, cursor, poly.pts[0]]};
+    strokeLine(poly.img);
+    stroke = null;
+  };
+  const closePoly = () => {
+    if (poly && poly.pts.length >= 3) send('frame-clicks', {kind: 'polygon', points: poly.pts});
+    poly = null;
+    document.getElementById('stroke-line')?.remove();
+  };
+  document.addEventListener('dblclick', (ev) => { if (poly && ev.target.closest?.('#frame')) closePoly(); }, true);
   const strokeLine = (img) => {
     const r = img.getBoundingClientRect();
     let svg = document.getElementById('stroke-line');
@@ -119,6 +131,16 @@
       return;
     }
     if (ev.button !== 0 || !onPicture(img, ev, first ? 4000 : 8)) return;
+    if (tool() === 'polygon') {
+      const f = fraction(img, ev);
+      if (!poly) poly = {img, pts: []};
+      const p0 = poly.pts.length ? toPage(img, poly.pts[0]) : null;
+      if (p0 && poly.pts.length >= 3 && Math.hypot(ev.pageX - p0[0], ev.pageY - p0[1]) < 8) { closePoly(); return; }
+      poly.pts.push(f);
+      stroke = null;
+      drawPoly(f);
+      return;
+    }
     if (tool() !== 'box') {
       stroke = {img, pts: [fraction(img, ev)]};
       strokeLine(img);
@@ -130,6 +152,7 @@
   document.addEventListener('pointermove', (ev) => {
     const img = $('#frame img');
     if (!img) return;
+    if (poly) drawPoly(fraction(img, ev));
     if (pan) {
       zoom.tx += ev.clientX - pan.x;
       zoom.ty += ev.clientY - pan.y;
@@ -210,9 +233,10 @@
     const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
     if (key === 'ArrowRight' || key === 'f') { ev.preventDefault(); step(+1); return; }
     if (key === 'ArrowLeft' || key === 'd') { ev.preventDefault(); step(-1); return; }
-    if (key === 'Escape') clearBand();
+    if (key === 'Escape') { clearBand(); poly = null; document.getElementById('stroke-line')?.remove(); }
+    if (key === 'Enter' && poly) { ev.preventDefault(); closePoly(); return; }
     if (key === '0') { zoom.z = 1; zoom.tx = 0; zoom.ty = 0; applyZoom(); return; }
-    const tools = {b: 'brush', x: 'eraser'};
+    const tools = {b: 'brush', x: 'eraser', p: 'polygon'};
     if (tools[key]) {
       const radio = document.querySelector(`#edit-tool input[value=${tools[key]}]`);
       const box = document.querySelector('#edit-tool input[value=box]');

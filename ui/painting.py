@@ -31,6 +31,14 @@ def stroke_mask(shape: tuple[int, int], points: Sequence[tuple[float, float]], r
     return out.view(bool)
 
 
+def polygon_mask(shape: tuple[int, int], points: Sequence[tuple[float, float]]) -> np.ndarray:
+    """(H,W) bool: the filled polygon through `points` (frame pixels)."""
+    out = np.zeros(shape, np.uint8)
+    pts = np.round(np.asarray(points, np.float64)[:MAX_POINTS] * 4).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(out, [pts], 1, cv2.LINE_8, shift=2)
+    return out.view(bool)
+
+
 def consistent(visible: np.ndarray, amodal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(visible, amodal ∪ visible): how the studio keeps any pair of masks."""
     return visible, amodal | visible

@@ -60,7 +60,8 @@ def build() -> ObjectsPanel:
             box_mode = gr.Radio(BOX_MODES, value="new", label="A drawn box makes…", elem_id="box-mode", scale=4,
                                 min_width=180, elem_classes=["eoras-compact"])
         with gr.Row(equal_height=True, elem_id="paint-row"):
-            tool = gr.Radio([("box", "box"), ("brush (B)", "brush"), ("eraser (X)", "eraser")], value="box",
+            tool = gr.Radio([("box", "box"), ("brush (B)", "brush"), ("eraser (X)", "eraser"), ("polygon (P)", "polygon")],
+                            value="box",
                             label="Tool", elem_id="edit-tool", scale=3, min_width=150, elem_classes=["eoras-compact"])
             paints = gr.Radio([("visible", "visible"), ("amodal", "amodal")], value="visible", label="…on the mask",
                               elem_id="paint-target", scale=2, min_width=120, elem_classes=["eoras-compact"])
@@ -117,8 +118,8 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             f = refresh.clamp_frame(s, f)
             H, W = s.size
             pts = [to_pixels(p, H, W) for p in press.points]
-            if press.kind == "stroke":
-                msg = paint(s, f, pts, target, tool == "eraser", float(radius))
+            if press.kind in ("stroke", "polygon"):
+                msg = paint(s, f, pts, target, tool == "eraser", float(radius), polygon=press.kind == "polygon")
             elif press.kind == "box":
                 msg = draw_box(s, f, (*pts[0], *pts[1]), mode)
             else:
