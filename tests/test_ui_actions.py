@@ -24,7 +24,7 @@ from ui.history import redo, undo
 from ui.objects import box_of_mask
 from ui.painting import shift_mask
 from ui.plots import clip_scores, figure
-from ui.queries import frame_text, model_result, object_masks, occlusion_rates, review_coverage
+from ui.queries import frame_text, model_result, object_masks, occlusion_rates, provenance, review_coverage
 from ui.render import ALL_LAYERS, render_frame, render_timeline
 from ui.scene_loading import open_any
 from ui.session import SessionStore
@@ -445,3 +445,18 @@ def test_rerun_uses_corrected_masks_and_keeps_edits_and_reviewed_frames(demo_ses
     np.testing.assert_array_equal(after_amo, kept_amo | kept_vis)  # the reviewed frame did not change
     np.testing.assert_array_equal(after_vis, kept_vis)
     assert s.edits.provenance(obj_id, reviewed, "amodal") == "model"
+
+
+def test_every_mask_carries_its_provenance(demo_session, engine):
+    s = demo_session
+    draw_box(s, 0, (40, 50, 120, 140), "new")
+    obj_id = s.selected
+    assert provenance(s, obj_id, 5, "amodal") is None
+    segment(s, engine)
+    model = provenance(s, obj_id, 0, "amodal")
+    assert model["source"] == "model" and model["checkpoint"] == engine.config.name and model["time"] > 0
+    paint(s, 0, [(50.0, 60.0)], "visible", False, 4)
+    human = provenance(s, obj_id, 0, "visible")
+    assert human["source"] == "human" and human["time"] >= model["time"]
+    assert "visible human" in frame_text(s, 0) and "amodal human" in frame_text(s, 0)
+    assert "visible model" in frame_text(s, 1)

@@ -6,6 +6,7 @@ session lock, run without it, apply under it), so scrubbing stays live during a 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -47,6 +48,7 @@ def open_clip(s: Session, opened: OpenedClip, engine: SharedPredictor | None) ->
     if engine is not None:
         model_K = engine.intrinsics(VideoRef(None, opened.frames, opened.K))
     s.reset_clip(opened.frames, opened.name, opened.fps, opened.K, opened.gt, model_K)
+    s.model_name = engine.config.name if engine is not None else ""
     if opened.gt is not None:
         for index, frames in sorted(opened.boxes.items()):
             if not frames:
@@ -381,6 +383,7 @@ def apply_results(s: Session, job: SegmentJob, results: dict[int, TrackResult]) 
             continue
         keep_reviewed(s, obj_id)
         s.results[obj_id] = res
+        s.result_time[obj_id] = time.time()
         s.result_sig[obj_id] = job.signatures[obj_id]
         s.previews.pop(obj_id, None)
         kept += 1
@@ -398,8 +401,8 @@ def keep_reviewed(s: Session, obj_id: int) -> None:
         vis, amo = object_masks(s, obj_id, frame)
         if amo is not None:
             vis, amo = consistent(vis, amo)
-            s.edits.push(obj_id, frame, "visible", vis, source="model")
-            s.edits.push(obj_id, frame, "amodal", amo, source="model")
+            s.edits.push(obj_id, frame, "visible", vis, source="model", checkpoint=s.model_name)
+            s.edits.push(obj_id, frame, "amodal", amo, source="model", checkpoint=s.model_name)
 
 
 def run_segment(job: SegmentJob, engine: SharedPredictor | None, progress: Progress | None = None,

@@ -24,6 +24,7 @@ class Revision:
     rle: dict
     source: str  # "human" | "model" | "import"
     created: float
+    checkpoint: str | None = None  # the model that made it, for source "model"
 
 
 class MaskEdits:
@@ -33,10 +34,12 @@ class MaskEdits:
         self._revs: dict[tuple[int, int, str], list[Revision]] = {}
         self.revision = 0  # counts changes, so caches of effective masks know when to refresh
 
-    def push(self, obj_id: int, frame: int, kind: str, mask: np.ndarray, source: str = "human") -> None:
+    def push(self, obj_id: int, frame: int, kind: str, mask: np.ndarray, source: str = "human",
+             checkpoint: str | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        self._revs.setdefault((obj_id, frame, kind), []).append(Revision(mask_to_rle(mask), source, time.time()))
+        revision = Revision(mask_to_rle(mask), source, time.time(), checkpoint)
+        self._revs.setdefault((obj_id, frame, kind), []).append(revision)
         self.revision += 1
 
     def undo(self, obj_id: int, frame: int, kind: str) -> bool:
@@ -54,6 +57,10 @@ class MaskEdits:
     def provenance(self, obj_id: int, frame: int, kind: str) -> str:
         revs = self._revs.get((obj_id, frame, kind))
         return revs[-1].source if revs else "model"
+
+    def newest(self, obj_id: int, frame: int, kind: str) -> Revision | None:
+        revs = self._revs.get((obj_id, frame, kind))
+        return revs[-1] if revs else None
 
     def state(self) -> dict[tuple[int, int, str], list[Revision]]:
         """A copy of every revision list (revisions are immutable, so they are shared)."""

@@ -49,6 +49,18 @@ def object_masks(s: Session, obj_id: int, frame: int) -> tuple[np.ndarray | None
     return vis, amo
 
 
+def provenance(s: Session, obj_id: int, frame: int, kind: str) -> dict | None:
+    """{"source": "model" | "human", "checkpoint": ..., "time": ...} of the mask shown, or None."""
+    rev = s.edits.newest(obj_id, frame, kind)
+    if rev is not None:
+        return {"source": rev.source, "checkpoint": rev.checkpoint, "time": rev.created}
+    res = model_result(s, obj_id, frame)
+    if res is None:
+        return None
+    made = s.result_time.get(obj_id) if res is s.results.get(obj_id) else None
+    return {"source": "model", "checkpoint": s.model_name or None, "time": made}
+
+
 def review_coverage(s: Session) -> tuple[dict[int, tuple[int, int]], tuple[int, int]]:
     """(reviewed, total) object-frames per object and for the clip; total counts the frames
     where the object is present (it has a box there)."""
@@ -98,6 +110,10 @@ def frame_text(s: Session, frame: int) -> str:
         marks = [name for name, frames in (("hidden", sel.hidden), ("out of view", sel.out_of_view),
                                            ("reviewed ✓", sel.reviewed)) if frame in frames]
         extra += "".join(f" · {m}" for m in marks)
+        sources = [f"{kind} {p['source']}" for kind in ("visible", "amodal")
+                   if (p := provenance(s, sel.obj_id, frame, kind)) is not None]
+        if sources:
+            extra += " · " + ", ".join(sources)
         per, _ = review_coverage(s)
         done, total = per.get(sel.obj_id, (0, 0))
         extra += f" · reviewed {done}/{total}"

@@ -99,6 +99,8 @@ class Session:
     last_press: int = 0                            # serial of the last frame press handled
     results: dict[int, TrackResult] = field(default_factory=dict)
     result_sig: dict[int, str] = field(default_factory=dict)
+    result_time: dict[int, float] = field(default_factory=dict)   # when each clip result was made
+    model_name: str = ""                                          # checkpoint the results came from
     previews: dict[int, Preview] = field(default_factory=dict)
     tracks: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     flow_done: set[int] = field(default_factory=set)   # objects whose tracks include optical flow
@@ -142,7 +144,8 @@ class Session:
         self.clip, self.clip_name, self.fps, self.given_K, self.gt = clip, name, fps, K, gt
         self.K = model_K
         self.clip_key = ("clip", next(_clip_keys))
-        for store in (self.objects, self.results, self.result_sig, self.previews, self.tracks, self.caches):
+        for store in (self.objects, self.results, self.result_sig, self.result_time, self.previews, self.tracks,
+                      self.caches):
             store.clear()
         self.flow_done.clear()
         self.history.clear()
