@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eoras_core.boxes import box_of_mask
 from eoras_core.export import mask_to_rle, rle_to_mask
 
 KINDS = ("amodal", "visible")
@@ -25,6 +26,7 @@ class Revision:
     source: str  # "human" | "model" | "import"
     created: float
     checkpoint: str | None = None  # the model that made it, for source "model"
+    box: tuple[float, float, float, float] | None = None  # tight box of the mask (None: empty)
 
 
 class MaskEdits:
@@ -38,7 +40,9 @@ class MaskEdits:
              checkpoint: str | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        revision = Revision(mask_to_rle(mask), source, time.time(), checkpoint)
+        tight = box_of_mask(mask)
+        revision = Revision(mask_to_rle(mask), source, time.time(), checkpoint,
+                            None if tight is None else tuple(float(v) for v in tight))
         self._revs.setdefault((obj_id, frame, kind), []).append(revision)
         self.revision += 1
 

@@ -22,7 +22,7 @@ from eoras_core.shared_predictor import SharedPredictor, VideoRef
 
 from .annotations import MaskEdits
 from .history import History
-from .objects import LabelledObject, box_of_mask, colour_for, fill_track
+from .objects import LabelledObject, colour_for, fill_track
 
 _clip_keys = itertools.count(1)
 
@@ -206,12 +206,9 @@ class Session:
         """
 
         def compute() -> dict:
-            out = {}
-            for frame in self.edits.frames(obj_id, "visible", source="human"):
-                box = box_of_mask(self.edits.current(obj_id, frame, "visible"))
-                if box is not None:
-                    out[frame] = box
-            return out
+            revisions = {f: self.edits.newest(obj_id, f, "visible") for f in
+                         self.edits.frames(obj_id, "visible", source="human")}
+            return {f: rev.box for f, rev in revisions.items() if rev.box is not None}
 
         return self.cached(f"corrected:{obj_id}", compute)
 
