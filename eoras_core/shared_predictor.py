@@ -8,6 +8,7 @@ never waits behind somebody else's long clip run.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Hashable, Mapping, Sequence
@@ -82,10 +83,17 @@ class SharedPredictor:
         return self.predictor.cached_bytes
 
 
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
 def trim_heap() -> None:
     """Hand freed heap pages back to the OS (glibc). A clip run's temporaries are freed at its
     end but would otherwise stay resident, and in a long-lived server they add up per run."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)

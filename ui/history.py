@@ -82,22 +82,22 @@ def undoable(s: Session, label: str) -> Iterator[None]:
         s.history.redo_stack.clear()
 
 
-def undo(s: Session) -> str:
-    if not s.history.undo_stack:
-        return "Nothing to undo."
-    snap = s.history.undo_stack.pop()
-    s.history.redo_stack.append(snapshot(s, snap.label))
+def _step(s: Session, source: list[Snapshot], target: list[Snapshot], verb: str, nothing: str) -> str:
+    """Move one snapshot from `source` to the session, keeping the current state on `target`."""
+    if not source:
+        return nothing
+    snap = source.pop()
+    target.append(snapshot(s, snap.label))
     _restore(s, snap)
-    return f"Undid: {snap.label}."
+    return f"{verb}: {snap.label}."
+
+
+def undo(s: Session) -> str:
+    return _step(s, s.history.undo_stack, s.history.redo_stack, "Undid", "Nothing to undo.")
 
 
 def redo(s: Session) -> str:
-    if not s.history.redo_stack:
-        return "Nothing to redo."
-    snap = s.history.redo_stack.pop()
-    s.history.undo_stack.append(snapshot(s, snap.label))
-    _restore(s, snap)
-    return f"Redid: {snap.label}."
+    return _step(s, s.history.redo_stack, s.history.undo_stack, "Redid", "Nothing to redo.")
 
 
 def describe(s: Session) -> dict[str, Any]:

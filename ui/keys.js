@@ -94,32 +94,26 @@
   const tool = () => document.querySelector('#edit-tool input:checked')?.value || 'box';
   let stroke = null, pan = null, poly = null;
   // Polygon: click its corners; a click on the first corner, a double-click or Enter closes it.
-  const drawPoly = (cursor) => {
-    stroke = {pts: [...poly.pts, cursor, poly.pts[0]]};
-    strokeLine(poly.img);
-    stroke = null;
-  };
+  const drawPoly = (cursor) => strokeLine(poly.img, [...poly.pts, cursor, poly.pts[0]]);
   const closePoly = () => {
     if (poly && poly.pts.length >= 3) send('frame-clicks', {kind: 'polygon', points: poly.pts});
     poly = null;
     document.getElementById('stroke-line')?.remove();
   };
   document.addEventListener('dblclick', (ev) => { if (poly && ev.target.closest?.('#frame')) closePoly(); }, true);
-  const strokeLine = (img) => {
-    const r = img.getBoundingClientRect();
+  const strokeLine = (img, pts) => {
     let svg = document.getElementById('stroke-line');
     if (!svg) {
       svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
       svg.id = 'stroke-line';
       svg.style.cssText = 'position:absolute;left:0;top:0;pointer-events:none;z-index:1000;overflow:visible;';
       svg.innerHTML = '<polyline fill="none" stroke="#ffeb3b" stroke-width="3" stroke-linecap="round" ' +
-                      'stroke-linejoin="round" stroke-dasharray="1 0"/>';
+                      'stroke-linejoin="round"/>';
       document.body.appendChild(svg);
     }
-    svg.querySelector('polyline').setAttribute('points', stroke.pts.map((f) => toPage(img, f).join(',')).join(' '));
+    svg.querySelector('polyline').setAttribute('points', pts.map((f) => toPage(img, f).join(',')).join(' '));
     svg.setAttribute('width', String(document.documentElement.scrollWidth));
     svg.setAttribute('height', String(document.documentElement.scrollHeight));
-    return r;
   };
   document.addEventListener('pointerdown', (ev) => {
     const img = ev.target.closest?.('#frame img');
@@ -143,7 +137,7 @@
     }
     if (tool() !== 'box') {
       stroke = {img, pts: [fraction(img, ev)]};
-      strokeLine(img);
+      strokeLine(img, stroke.pts);
       return;
     }
     // A first corner must be on the picture; the second one may overshoot and is clamped.
@@ -164,7 +158,7 @@
       const f = fraction(img, ev), last = stroke.pts[stroke.pts.length - 1];
       const r = img.getBoundingClientRect();
       if (Math.hypot((f[0] - last[0]) * r.width, (f[1] - last[1]) * r.height) >= 2) stroke.pts.push(f);
-      strokeLine(img);
+      strokeLine(img, stroke.pts);
       return;
     }
     if (down && Math.hypot(ev.clientX - down.x, ev.clientY - down.y) > 6) drawBand(img, down.f, fraction(img, ev));

@@ -52,14 +52,12 @@ def footprint(s: Session, frame: int, config=None) -> np.ndarray | None:
     The model projects its 3D grid with the frame's K but samples the object's crop
     features, so the footprint is drawn inside that object's crop window.
     """
-    res = model_result(s, s.selected, frame) if s.selected is not None else None
+    res = _selected_result(s, frame)
     if res is None or s.K is None or config is None:
         return None
-    cfg = config
-    K = s.K[frame]
-    uv = bev_footprint(K, (1, 1), cfg.bev_x, cfg.bev_z, y=cfg.bev_y[1], convention=cfg.intrinsics,
-                       camera_position=cfg.camera_position)
-    if cfg.intrinsics == "pixel":
+    uv = bev_footprint(s.K[frame], (1, 1), config.bev_x, config.bev_z, y=config.bev_y[1],
+                       convention=config.intrinsics, camera_position=config.camera_position)
+    if config.intrinsics == "pixel":
         H, W = s.size
         uv = uv / np.array([W, H])
     r0, r1, c0, c1 = res.positions[res.index(frame)]
@@ -75,7 +73,7 @@ def render_frame(s: Session, frame: int, config=None, display: bool = True) -> n
     image = np.asarray(s.clip[frame])
     k = display_scale(*image.shape[:2]) if display else 1
     out = composite(image, frame_objects(s, frame), layer_style(s), s.pending, scale=k)
-    res = model_result(s, s.selected, frame) if s.selected is not None else None
+    res = _selected_result(s, frame)
     if "slot attention" in s.view.layers and res is not None:
         heat = res.slot_image_attention(frame, s.view.slot, s.view.direction)
         if heat is not None:
