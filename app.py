@@ -1,8 +1,10 @@
-"""EoRaS Studio: `python app.py [--checkpoint PATH] [--preset P] [--device auto|cpu|cuda] [--port N] [--host H]`.
+"""EoRaS Studio: `python app.py [--checkpoint PATH] [--preset P] [--device auto|cpu|cuda] [--port N] [--host H]
+[--projects DIR]`.
 
 Loads the model once (resident on the GPU when there is one) and serves the studio. With no
 arguments it uses the bundled demo model and opens a browser tab; on a Hugging Face Space
-it serves on the Space's address.
+it serves on the Space's address. Labels are saved as they are made, one folder per clip
+under --projects (default: the user's data folder).
 """
 from __future__ import annotations
 
@@ -27,7 +29,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--cache-mb", type=int, default=None,
                     help="memory for encoded frames shared by all sessions (default: 1/16 of the machine's memory, 256-4096 MB)")
     ap.add_argument("--max-sessions", type=int, default=16, help="sessions kept in memory; the least recently used go first")
+    ap.add_argument("--projects", default=None, metavar="DIR",
+                    help="folder for projects (labels, masks and a copy of each clip); default: the user data "
+                         "folder of 'EoRaS Studio'")
     return ap.parse_args(argv)
+
+
+def is_public(host: str, on_space: bool) -> bool:
+    """Served beyond this machine: projects then belong to the browser that made them."""
+    return on_space or host not in ("127.0.0.1", "localhost", "::1")
 
 
 def gpu_decorator():
@@ -45,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from eoras_core import CheckpointError, load_eoras
     from ui.app import CSS, KEYS_JS, build_app
+    from ui.projects import ProjectStore, default_root
 
     try:
         model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
@@ -55,7 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     host = "0.0.0.0" if on_space else args.host
     print(f"EoRaS Studio: model {model.config.name} on {next(model.parameters()).device}")
     cache = None if args.cache_mb is None else args.cache_mb << 20
-    app = build_app(model, DEMO_DIR, max_sessions=args.max_sessions, gpu=gpu_decorator(), cache_bytes=cache)
+    root = Path(args.projects).expanduser() if args.projects else default_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot use {root} for projects ({exc.strerror or exc}); pass --projects DIR", file=sys.stderr)
+        return 2
+    projects = ProjectStore(root, public=is_public(host, on_space))
+    print(f"EoRaS Studio: projects in {root}{' (each browser sees its own)' if projects.public else ''}")
+    app = build_app(model, DEMO_DIR, max_sessions=args.max_sessions, gpu=gpu_decorator(), cache_bytes=cache,
+                    projects=projects)
     app.queue(default_concurrency_limit=1, max_size=64).launch(
         server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,
         run_history=False, max_file_size="2gb", show_error=True,

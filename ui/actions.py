@@ -47,7 +47,7 @@ def open_clip(s: Session, opened: OpenedClip, engine: SharedPredictor | None) ->
     model_K = None
     if engine is not None:
         model_K = engine.intrinsics(VideoRef(None, opened.frames, opened.K))
-    s.reset_clip(opened.frames, opened.name, opened.fps, opened.K, opened.gt, model_K)
+    s.reset_clip(opened.frames, opened.name, opened.fps, opened.K, opened.gt, model_K, opened.source)
     s.model_name = engine.config.name if engine is not None else ""
     if opened.gt is not None:
         for index, frames in sorted(opened.boxes.items()):

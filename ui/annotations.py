@@ -7,10 +7,8 @@ revision, or the model's mask where nobody edited.
 """
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,6 +72,17 @@ class MaskEdits:
         self._revs = {key: list(revs) for key, revs in state.items()}
         self.revision += 1
 
+    def newest_all(self) -> dict[tuple[int, int, str], Revision]:
+        """The newest revision of every mask that has one, keyed by (obj_id, frame, kind)."""
+        return {key: revs[-1] for key, revs in self._revs.items() if revs}
+
+    def put(self, obj_id: int, frame: int, kind: str, revision: Revision) -> None:
+        """Add a revision made elsewhere (a project read back from disk)."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        self._revs.setdefault((obj_id, frame, kind), []).append(revision)
+        self.revision += 1
+
     def frames(self, obj_id: int, kind: str, source: str | None = None) -> list[int]:
         """Frames where the object's `kind` mask has revisions (the newest from `source`, if given)."""
         return sorted(f for (o, f, k), revs in self._revs.items()
@@ -90,15 +99,3 @@ class MaskEdits:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._revs.values())
-
-    def save(self, path: str | Path) -> None:
-        doc = [{"obj": o, "frame": f, "kind": k, "revisions": [asdict(r) for r in revs]}
-               for (o, f, k), revs in self._revs.items()]
-        Path(path).write_text(json.dumps(doc))
-
-    @classmethod
-    def load(cls, path: str | Path) -> "MaskEdits":
-        edits = cls()
-        for item in json.loads(Path(path).read_text()):
-            edits._revs[(item["obj"], item["frame"], item["kind"])] = [Revision(**r) for r in item["revisions"]]
-        return edits

@@ -20,6 +20,7 @@ from . import (panel_bev, panel_export, panel_layers, panel_load, panel_objects,
                panel_segment, panel_slots)
 from .api import segment_video
 from .context import StudioContext
+from .projects import ProjectStore
 from .session import SessionStore
 
 KEYS_JS = (Path(__file__).with_name("keys.js")).read_text()
@@ -47,6 +48,7 @@ class Studio:
     slots: panel_slots.SlotPanel
     plots: panel_plots.PlotPanel
     export: panel_export.ExportPanel
+    blocks: gr.Blocks | None = None
 
     @property
     def frame_outputs(self) -> set:
@@ -78,20 +80,24 @@ def predict_once(model: EoRaS, frames: np.ndarray, K: np.ndarray | None, tracks:
 
 
 def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
-              gpu: Callable | None = None, cache_bytes: int | None = None) -> gr.Blocks:
+              gpu: Callable | None = None, cache_bytes: int | None = None,
+              projects: ProjectStore | None = None) -> gr.Blocks:
     """gpu: a decorator such as spaces.GPU; when given, clip runs go through it.
 
-    cache_bytes bounds the shared encoder cache (None: sized to the machine).
+    cache_bytes bounds the shared encoder cache (None: sized to the machine); projects: where
+    labels are saved (None: nothing is kept on disk).
     """
-    return build_studio(model, demo_dir, max_sessions, gpu, cache_bytes)[0]
+    return build_studio(model, demo_dir, max_sessions, gpu, cache_bytes, projects)[0]
 
 
 def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
-                 gpu: Callable | None = None, cache_bytes: int | None = None) -> tuple[gr.Blocks, StudioContext]:
+                 gpu: Callable | None = None, cache_bytes: int | None = None,
+                 projects: ProjectStore | None = None) -> tuple[gr.Blocks, StudioContext]:
     """The Blocks and the context its handlers share (tests inspect the sessions through it)."""
     engine = SharedPredictor(model, cache_bytes=cache_bytes) if model is not None else None
     runner = functools.partial(gpu(predict_once), model) if gpu is not None and model is not None else None
-    ctx = StudioContext(SessionStore(engine, capacity=max_sessions), engine, demo_clips(demo_dir), runner)
+    store = SessionStore(engine, capacity=max_sessions, on_drop=projects.release if projects is not None else None)
+    ctx = StudioContext(store, engine, demo_clips(demo_dir), runner, projects)
     num_slots = model.config.num_slots if model is not None else 8
 
     with gr.Blocks(title="EoRaS Studio", delete_cache=(600, 3600)) as app:
@@ -100,7 +106,7 @@ def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions
             with gr.Column(scale=3, min_width=480, elem_id="stage"):
                 player = panel_player.build()
             with gr.Column(scale=2, min_width=360, elem_id="controls"):
-                load = panel_load.build(list(ctx.demos))
+                load = panel_load.build(list(ctx.demos), projects)
                 objects = panel_objects.build()
                 seg = panel_segment.build()
                 layers = panel_layers.build()
@@ -114,7 +120,7 @@ def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions
                 slots = panel_slots.build(num_slots)
             with gr.Tab("Plots", elem_id="tab-plots"):
                 plots = panel_plots.build()
-        ui = Studio(ctx.config, load, player, objects, seg, layers, bev, slots, plots, export)
+        ui = Studio(ctx.config, load, player, objects, seg, layers, bev, slots, plots, export, app)
         for panel in (panel_load, panel_player, panel_objects, panel_segment, panel_layers, panel_slots,
                       panel_plots, panel_export):
             panel.wire(ui, ctx)

@@ -19,6 +19,7 @@ from eoras_core.shared_predictor import SharedPredictor
 from eoras_core.media import VideoError
 
 from .actions import UserError
+from .projects import ProjectStore, save
 from .session import Session, SessionStore
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,40 @@ class StudioContext:
     engine: SharedPredictor | None
     demos: dict[str, Path] = field(default_factory=dict)
     runner: Callable | None = None   # model call in another process (ZeroGPU): frames, K, tracks -> results
+    projects: ProjectStore | None = None   # None: nothing is kept on disk
 
     @property
     def config(self):
         return self.engine.config if self.engine is not None else None
 
     @contextmanager
-    def session(self, request: gr.Request | None) -> Iterator[Session]:
-        sid = getattr(request, "session_hash", None) or "anonymous"
+    def session(self, request: gr.Request | None, opening: bool = False) -> Iterator[Session]:
+        """The session of this browser tab, locked; on the way out, what changed is saved to
+        its project folder before the handler's answer reaches the page."""
+        sid = sid_of(request)
         with self.store.use(sid) as s:
-            yield s
+            if not opening:
+                self._check_holder(s, sid)
+            try:
+                yield s
+            finally:
+                save(s)
+
+    def _check_holder(self, s: Session, sid: str) -> None:
+        """A tab whose project was opened elsewhere stops editing it, and is told so once."""
+        link = s.project
+        if link is None or self.projects is None or self.projects.holds(link.folder, sid):
+            return
+        s.project = None
+        s.clip = None
+        s.changed()
+        raise UserError(f"{link.folder.name} was opened in another tab or browser, so this tab stopped editing it. "
+                        "Everything applied here was saved; reopen it from Recent projects to work here.")
+
+
+def sid_of(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "anonymous"
+
 
 
 def calm(outputs: Iterable[Any]) -> Callable[[Callable], Callable]:

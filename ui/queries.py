@@ -5,6 +5,8 @@ rendering, plots and exports can call these freely.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from eoras_core.engine import TrackResult
@@ -32,7 +34,8 @@ def model_result(s: Session, obj_id: int, frame: int) -> TrackResult | None:
 
 
 def object_masks(s: Session, obj_id: int, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Effective (visible, amodal) (H,W) bool masks: a human edit wins over the model.
+    """Effective (visible, amodal) (H,W) bool masks: a human edit wins over the model, and
+    amodal ∪= visible.
 
     On a frame marked "present but hidden" the visible mask is empty, whatever was drawn
     or predicted; the amodal mask stays.
@@ -43,6 +46,8 @@ def object_masks(s: Session, obj_id: int, frame: int) -> tuple[np.ndarray | None
     if res is not None:
         vis = res.visible_mask(frame) if vis is None else vis
         amo = res.amodal_mask(frame) if amo is None else amo
+    if vis is not None and amo is not None:
+        amo = amo | vis  # visible ⊆ amodal, for the model's masks too (metrics use the raw outputs)
     obj = s.objects.get(obj_id)
     if obj is not None and frame in obj.hidden and vis is not None:
         vis = np.zeros_like(vis)
@@ -57,8 +62,10 @@ def provenance(s: Session, obj_id: int, frame: int, kind: str) -> dict | None:
     res = model_result(s, obj_id, frame)
     if res is None:
         return None
-    made = s.result_time.get(obj_id) if res is s.results.get(obj_id) else None
-    return {"source": "model", "checkpoint": s.model_name or None, "time": made}
+    clip_run = res is s.results.get(obj_id)
+    made = s.result_time.get(obj_id) if clip_run else None
+    checkpoint = getattr(res, "checkpoint", None) if clip_run else None
+    return {"source": "model", "checkpoint": checkpoint or s.model_name or None, "time": made}
 
 
 def review_coverage(s: Session) -> tuple[dict[int, tuple[int, int]], tuple[int, int]]:
@@ -118,4 +125,19 @@ def frame_text(s: Session, frame: int) -> str:
         done, total = per.get(sel.obj_id, (0, 0))
         extra += f" · reviewed {done}/{total}"
     pending = " · first corner set — click the opposite corner (Esc cancels)" if s.pending else ""
-    return f"frame **{frame}** / {s.num_frames - 1} · {ts:.2f} s · {s.fps:.3g} fps{extra}{pending}"
+    saved = save_state(s)
+    saved = f" · {saved}" if saved else ""
+    return f"frame **{frame}** / {s.num_frames - 1} · {ts:.2f} s · {s.fps:.3g} fps{extra}{pending}{saved}"
+
+
+def save_state(s: Session) -> str:
+    """The "saved" indicator: where this clip's labels are kept, and whether the last change is there."""
+    link = s.project
+    if s.clip is None:
+        return ""
+    if link is None:
+        return ""
+    if link.error:
+        return f"⚠ **not saved**: {link.error}"
+    when = time.strftime("%H:%M:%S", time.localtime(link.saved_at)) if link.saved_at else "—"
+    return f"✓ saved {when}"

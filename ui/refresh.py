@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 import numpy as np
 
+from .projects import save
 from .queries import frame_text, selected_object
 from .render import bev_views, render_frame, render_timeline, slot_views
 from .session import Session
@@ -23,6 +24,7 @@ def clamp_frame(s: Session, f: Any) -> int:
 
 
 def frame_view(ui: Studio, s: Session, f: int) -> dict:
+    save(s)  # before the caption says "saved"
     if s.clip is None:
         return {ui.player.frame: None, ui.player.label: frame_text(s, 0)}
     return {ui.player.frame: render_frame(s, f, ui.config), ui.player.label: frame_text(s, f)}

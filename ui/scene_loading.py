@@ -22,6 +22,22 @@ from .session import GroundTruth
 MAX_UNZIPPED_BYTES = 2 << 30
 
 
+@dataclass(frozen=True)
+class SourceVideo:
+    """The opened file before any caps: what project files and exports refer to.
+
+    frames[i] is the source frame number of kept frame i; width and height are the source's
+    pixels, which project boxes and masks use whatever size the studio decoded to.
+    """
+
+    width: int
+    height: int
+    num_frames: int
+    fps: float
+    frames: tuple[int, ...]
+    caps: LoadCaps
+
+
 @dataclass
 class OpenedClip:
     frames: FrameStore | np.ndarray
@@ -31,6 +47,7 @@ class OpenedClip:
     gt: GroundTruth | None
     boxes: dict[int, dict[int, tuple[float, float, float, float]]]  # GT object -> frame -> box
     note: str
+    source: SourceVideo
 
 
 def _movi_folder(path: Path, workdir: Path) -> Path:
@@ -87,7 +104,8 @@ def open_movi_scene(path: str | Path, caps: LoadCaps) -> OpenedClip:
     names = [str(inst.get("shape", inst.get("category", "object"))) for inst in meta["instances"]]
     gt = GroundTruth(amodal=amodal, visible_ids=ids, names=names)
     note = f"MOVi scene {folder.name}: {len(keep)} of {T} frames, {n_obj} objects with ground truth"
-    return OpenedClip(video.frames[keep], folder.name, fps, video.K[keep], gt, boxes, note)
+    source = SourceVideo(ids.shape[2], ids.shape[1], T, movi_layout.frame_rate(meta), tuple(int(f) for f in keep), caps)
+    return OpenedClip(video.frames[keep], folder.name, fps, video.K[keep], gt, boxes, note, source)
 
 
 def open_any(path: str | Path, caps: LoadCaps) -> OpenedClip:
@@ -97,4 +115,6 @@ def open_any(path: str | Path, caps: LoadCaps) -> OpenedClip:
         return open_movi_scene(path, caps)
     store = load_clip(path, caps)
     note = store.note or f"{len(store)} frames at {store.size[1]}x{store.size[0]}"
-    return OpenedClip(store, path.name, store.fps, None, None, {}, note)
+    info = store.info
+    source = SourceVideo(info.width, info.height, info.num_frames, info.fps, tuple(store.indices), caps)
+    return OpenedClip(store, path.name, store.fps, None, None, {}, note, source)

@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from eoras_core.shared_predictor import SharedPredictor, VideoRef
 from .annotations import MaskEdits
 from .history import History
 from .objects import LabelledObject, colour_for, fill_track
+
+if TYPE_CHECKING:
+    from .scene_loading import SourceVideo
 
 _clip_keys = itertools.count(1)
 
@@ -87,6 +90,8 @@ class Playback:
 class Session:
     clip: Sequence[np.ndarray] | None = None      # FrameStore or (T,H,W,3) array
     clip_name: str = ""
+    source: SourceVideo | None = None              # the opened file before caps (project coordinates)
+    project: Any = None                            # ProjectLink of the folder this clip is saved in
     clip_key: tuple = ()                           # names the clip in the shared encoder cache
     fps: float = 24.0
     K: np.ndarray | None = None                    # (T,3,3) the model's K for this clip
@@ -140,8 +145,9 @@ class Session:
         return hit[1]
 
     def reset_clip(self, clip: Sequence[np.ndarray], name: str, fps: float, K: np.ndarray | None,
-                   gt: GroundTruth | None, model_K: np.ndarray | None) -> None:
+                   gt: GroundTruth | None, model_K: np.ndarray | None, source: SourceVideo | None = None) -> None:
         self.clip, self.clip_name, self.fps, self.given_K, self.gt = clip, name, fps, K, gt
+        self.source, self.project = source, None
         self.K = model_K
         self.clip_key = ("clip", next(_clip_keys))
         for store in (self.objects, self.results, self.result_sig, self.result_time, self.previews, self.tracks,
@@ -238,9 +244,11 @@ class SessionStore:
     sessions free their frames in the shared predictor's cache.
     """
 
-    def __init__(self, engine: SharedPredictor | None, capacity: int = 16) -> None:
+    def __init__(self, engine: SharedPredictor | None, capacity: int = 16,
+                 on_drop: Callable[[str], None] | None = None) -> None:
         self.engine = engine
         self.capacity = capacity
+        self.on_drop = on_drop   # told the id of every session that goes (its project folder is freed)
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -252,10 +260,10 @@ class SessionStore:
                 s = Session()
                 self._sessions[sid] = s
                 while len(self._sessions) > self.capacity:
-                    evicted.append(self._sessions.popitem(last=False)[1])
+                    evicted.append(self._sessions.popitem(last=False))
             self._sessions.move_to_end(sid)
-        for old in evicted:
-            self._release(old)
+        for old_sid, old in evicted:
+            self._release(old_sid, old)
         return s
 
     @contextmanager
@@ -268,11 +276,13 @@ class SessionStore:
         with self._lock:
             s = self._sessions.pop(sid, None)
         if s is not None:
-            self._release(s)
+            self._release(sid, s)
 
-    def _release(self, s: Session) -> None:
+    def _release(self, sid: str, s: Session) -> None:
         if self.engine is not None and s.clip_key:
             self.engine.forget(s.clip_key)
+        if self.on_drop is not None:
+            self.on_drop(sid)
 
     def __contains__(self, sid: str) -> bool:
         return sid in self._sessions

@@ -19,18 +19,19 @@ from .errors import VideoError
 class FrameStore:
     """The selected frames of a clip, downscaled; each read gives RGB uint8 (H, W, 3).
 
-    Index i is a position among the kept frames; ``timestamp(i)`` places it in the source;
-    ``note`` says what the caps cut.
+    Index i is a position among the kept frames; ``indices[i]`` is its source frame number and
+    ``timestamp(i)`` its time in the source; ``note`` says what the caps cut.
     """
 
     def __init__(self, frames: EncodedFrames, timestamps: list[float], info: ClipInfo, caps: LoadCaps, scale: float,
-                 truncated: bool = False, note: str = "") -> None:
+                 truncated: bool = False, note: str = "", indices: list[int] | None = None) -> None:
         if not frames:
             raise VideoError(f"no frames selected from {info.path.name}")
         if len(frames) != len(timestamps):
             raise ValueError(f"{len(frames)} frames but {len(timestamps)} timestamps")
         self._frames = frames
         self._times = list(timestamps)
+        self.indices = list(indices) if indices is not None else [caps.start + i * caps.stride for i in range(len(frames))]
         self.info = info
         self.caps = caps
         self.scale = float(scale)

@@ -6,7 +6,7 @@ decoded before the damage and says so in ``FrameStore.note``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -49,6 +49,7 @@ class _Selection:
 
     frames: EncodedFrames
     times: list[float]
+    indices: list[int] = field(default_factory=list)  # source frame number of each kept frame
     last_index: int = -1  # last source frame seen
     hit_max_frames: bool = False
     reached_end: bool = True  # the source ran out (not end, max_frames or damage)
@@ -58,7 +59,7 @@ class _Selection:
 def _select(frames: Iterator[SourceFrame], caps: LoadCaps, size_wh: tuple[int, int],
             name: str) -> _Selection:
     """Keep the frames in range and stride, resized; stop at end or past max_frames."""
-    sel = _Selection(EncodedFrames(caps.quality), [])
+    sel = _Selection(EncodedFrames(caps.quality), [], [])
     try:
         for raw in frames:
             sel.last_index = raw.index
@@ -72,6 +73,7 @@ def _select(frames: Iterator[SourceFrame], caps: LoadCaps, size_wh: tuple[int, i
                 break
             sel.frames.append(_fit(raw.pixels(), size_wh, name))
             sel.times.append(raw.time)
+            sel.indices.append(raw.index)
     except StreamDamaged as e:
         if not sel.frames:
             raise
@@ -99,7 +101,7 @@ def _collect(frames: Iterator[SourceFrame], info: ClipInfo, caps: LoadCaps) -> F
     if scale < 1.0:
         notes.append(f"resized {info.width}x{info.height} to {size_wh[0]}x{size_wh[1]} (max_side)")
     return FrameStore(sel.frames, sel.times, info, caps, scale,
-                      sel.hit_max_frames, "; ".join(notes))
+                      sel.hit_max_frames, "; ".join(notes), sel.indices)
 
 
 def _selected_text(info: ClipInfo, caps: LoadCaps) -> str:
