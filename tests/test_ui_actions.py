@@ -198,7 +198,8 @@ def test_exports(demo_session, engine):
     obj_id = next(iter(s.results))
     res = s.results[obj_id]
     for f in (int(v) for v in res.frames):
-        np.testing.assert_array_equal(rle_to_mask(ann["segmentations"][f]), res.amodal_mask(f))
+        # The model's amodal mask, kept with amodal ∪= visible.
+        np.testing.assert_array_equal(rle_to_mask(ann["segmentations"][f]), res.amodal_mask(f) | res.visible_mask(f))
     back = load_clip(export_overlay(s, engine.config))
     assert len(back) == s.num_frames and back.size == s.size
 
