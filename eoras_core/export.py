@@ -46,15 +46,65 @@ def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
 
 
 def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
-    """(H, W) bool mask from a COCO RLE dict (counts as str, bytes or an uncompressed list)."""
-    h, w = (int(v) for v in rle["size"])
-    counts = rle["counts"]
+    """(H, W) bool mask from a COCO RLE dict (counts as str, bytes or an uncompressed list).
+
+    The counts are checked first (rle_counts): pycocotools writes past its buffer when they
+    add up to more than H*W, so an RLE from a file is never decoded unchecked.
+    """
+    h, w = _rle_size(rle)
+    counts = rle_counts(rle)
+    return np.repeat(np.arange(len(counts)) % 2 == 1, counts).reshape(w, h).T.copy() if h * w else np.zeros((h, w), bool)
+
+
+def _rle_size(rle: Any) -> tuple[int, int]:
+    size = rle.get("size") if isinstance(rle, dict) else None
+    if (not isinstance(size, (list, tuple)) or len(size) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 1 << 16 for v in size)):
+        raise ValueError("an RLE needs \"size\": [height, width] (whole numbers up to 65536)")
+    return int(size[0]), int(size[1])
+
+
+def rle_counts(rle: dict[str, Any]) -> np.ndarray:
+    """(m,) int64 run lengths of a COCO RLE (compressed string or list), checked: none negative,
+    and they cover exactly height*width pixels. Raises ValueError otherwise."""
+    h, w = _rle_size(rle)
+    counts = rle.get("counts")
     if isinstance(counts, list):
-        coded = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in counts):
+            raise ValueError("RLE counts must be whole numbers")
+        runs = np.asarray(counts, np.int64)
+    elif isinstance(counts, (str, bytes)):
+        runs = _decode_counts(counts.encode("ascii", "replace") if isinstance(counts, str) else counts)
     else:
-        raw = counts.encode("ascii") if isinstance(counts, str) else counts
-        coded = {"size": [h, w], "counts": raw}
-    return mask_utils.decode(coded).astype(bool)
+        raise ValueError("RLE counts must be a string or a list of whole numbers")
+    if (runs < 0).any() or int(runs.sum()) != h * w:
+        raise ValueError(f"RLE counts do not cover the {w}x{h} mask exactly")
+    return runs
+
+
+def _decode_counts(text: bytes) -> np.ndarray:
+    """COCO's compressed counts: 5-bit groups (+48), 0x20 = more follow, sign in the last group's
+    0x10; counts after the second are stored as differences to the one two places back."""
+    v = np.frombuffer(text, np.uint8).astype(np.int64) - 48
+    if len(v) == 0:
+        return np.zeros(0, np.int64)
+    if (v < 0).any() or (v > 63).any() or v[-1] & 0x20:
+        raise ValueError("RLE counts string is damaged")
+    last = (v & 0x20) == 0
+    group = np.concatenate([[0], np.cumsum(last)[:-1]])
+    start = np.flatnonzero(np.concatenate([[True], last[:-1]]))
+    pos = np.arange(len(v)) - start[group]
+    if pos.max() > 6:
+        raise ValueError("RLE counts string is damaged (a count is too long)")
+    x = np.zeros(int(last.sum()), np.int64)
+    np.add.at(x, group, (v & 0x1F) << (5 * pos))
+    ends = np.flatnonzero(last)
+    negative = (v[ends] & 0x10) != 0
+    x[negative] -= np.left_shift(1, 5 * (pos[ends][negative] + 1))
+    for parity in (0, 1):  # counts[j] += counts[j-2] for j > 2
+        first = 2 if parity == 0 else 1
+        x[first::2] = np.cumsum(x[first::2])
+    return x
 
 
 def _as_bool_mask(mask: np.ndarray, what: str) -> np.ndarray:

@@ -164,3 +164,33 @@ def test_no_objects():
     doc = youtube_vis_document("empty", W, H, 2, [])
     assert doc["annotations"] == [] and doc["categories"][0]["name"] == "object"
     json.dumps(doc)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rle_reader_agrees_with_pycocotools(seed):
+    """rle_to_mask reads COCO strings itself (checked first); it agrees with pycocotools."""
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(1, 400)), int(rng.integers(1, 700))
+    mask = np.zeros((h, w), bool)
+    for _ in range(5):
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        mask[y:y + int(rng.integers(1, h + 1)), x:x + int(rng.integers(1, w + 1))] ^= True
+    coded = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    ours = rle_to_mask({"size": [h, w], "counts": coded["counts"].decode()})
+    np.testing.assert_array_equal(ours, mask_utils.decode(coded).astype(bool))
+    np.testing.assert_array_equal(ours, mask)
+
+
+@pytest.mark.parametrize("rle, says", [
+    ({"size": [10, 10], "counts": "zzzz"}, "damaged"),
+    ({"size": [10, 10], "counts": "0"}, "cover"),
+    ({"size": [10, 10], "counts": [50, 60]}, "cover"),
+    ({"size": [10, 10], "counts": [120, -20]}, "cover"),
+    ({"size": [10], "counts": ""}, "size"),
+    ({"size": [10, 10], "counts": "o" * 10 + "0"}, "too long"),
+    ({"size": [10, 10], "counts": None}, "counts"),
+])
+def test_hostile_rles_are_refused_before_decoding(rle, says):
+    """pycocotools would write past its buffer for counts that overrun the mask: they never reach it."""
+    with pytest.raises(ValueError, match=says):
+        rle_to_mask(rle)

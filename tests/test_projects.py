@@ -186,3 +186,17 @@ def test_public_studios_keep_each_browsers_projects_apart(tmp_path, engine):
     save(a)
     assert json.loads((b.project.folder / "project.json").read_text())["objects"] == []
     assert "1 object(s)" in store.recent(alice)[0].label and "0 object(s)" in store.recent(bob)[0].label
+
+
+def test_a_damaged_mask_file_is_refused_by_name(labelled):
+    store, s = labelled
+    path = s.project.folder / "masks/human/1/000005.json"
+    good = path.read_bytes()
+    doc = json.loads(good)
+    doc["amodal"]["rle"]["counts"] = "o" * 9 + "0"
+    try:
+        path.write_text(json.dumps(doc))
+        with pytest.raises(ProjectError, match=r"masks/human/1/000005.json: amodal.rle is not a usable COCO RLE"):
+            store.plan(BIKES, None)
+    finally:
+        path.write_bytes(good)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from eoras_core.boxes import box_of_mask
-from eoras_core.export import mask_to_rle, rle_to_mask
+from eoras_core.export import mask_to_rle, rle_counts, rle_to_mask
 from eoras_core.media import LoadCaps
 from eoras_core.resample import resize_mask, scale_box
 
@@ -218,9 +218,9 @@ class _Check:
             raise self.fail(path, f"must be a COCO RLE of the source size {size[1]}x{size[0]} "
                                   '({"size": [height, width], "counts": ...})')
         try:
-            rle_to_mask(value)
-        except Exception:
-            raise self.fail(path, "is not a readable COCO RLE") from None
+            rle_counts(value)
+        except ValueError as exc:
+            raise self.fail(path, f"is not a usable COCO RLE ({exc})") from None
         return value
 
 
