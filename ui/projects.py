@@ -235,7 +235,9 @@ class ProjectLink:
         """What a session restored from this folder is already on disk: nothing to write."""
         self._human = _human_now(s)
         self._model = dict(s.results)
-        self._doc = (self.folder / PROJECT_FILE).read_text(encoding="utf-8") if (self.folder / PROJECT_FILE).exists() else ""
+        pj = self.folder / PROJECT_FILE
+        self._doc = pj.read_text(encoding="utf-8") if pj.exists() else ""
+        self.saved_at = pj.stat().st_mtime if pj.exists() else 0.0
 
     def sync(self, s: Session) -> bool:
         """Write whatever changed since the last sync; True when something was written."""
