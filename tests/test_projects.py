@@ -200,3 +200,70 @@ def test_a_damaged_mask_file_is_refused_by_name(labelled):
             store.plan(BIKES, None)
     finally:
         path.write_bytes(good)
+
+
+def test_visible_stays_inside_amodal_after_every_kind_of_edit_in_memory_and_on_disk(tmp_path, engine):
+    from ui.actions import accept_model, copy_masks
+    from ui.history import redo
+
+    store = ProjectStore(tmp_path)
+    s = open_project(store, "a", engine)
+    draw_box(s, 0, (100, 30, 180, 110), "new")
+    segment(s, engine)
+    edits = [lambda: paint(s, 1, [(120.0, 60.0), (170.0, 60.0)], "visible", False, 6),
+             lambda: paint(s, 1, [(130.0, 60.0)], "amodal", True, 4),
+             lambda: paint(s, 2, [(110.0, 40.0)], "amodal", False, 5),
+             lambda: paint(s, 2, [(110.0, 40.0)], "visible", True, 3),
+             lambda: paint(s, 3, [(100.0, 40.0), (150.0, 40.0), (150.0, 90.0)], "visible", False, 0, polygon=True),
+             lambda: accept_model(s, 0), lambda: copy_masks(s, 4, -1), lambda: mark_hidden(s, 2),
+             lambda: undo(s), lambda: redo(s)]
+    for edit in edits:
+        edit()
+        save(s)
+        for f in range(s.num_frames):
+            vis, amo = object_masks(s, 1, f)
+            assert vis is None or not (vis & ~amo).any(), f
+        for path in (s.project.folder / "masks").rglob("*.json"):
+            doc = json.loads(path.read_text())
+            if "frames" in doc:  # the model's masks of one object
+                pairs = list(zip(doc["visible"], doc["amodal"]))
+            else:                # one frame's corrected masks
+                pairs = [(doc["visible"]["rle"], doc["amodal"]["rle"])]
+            for vis_rle, amo_rle in pairs:
+                assert not (rle_to_mask(vis_rle) & ~rle_to_mask(amo_rle)).any(), path
+
+
+def test_a_tab_whose_project_moved_to_another_tab_is_told_and_stops(tmp_path, engine):
+    """The locked path refuses the older tab once (nothing it applied is lost: it was saved)."""
+    from types import SimpleNamespace
+
+    from ui.actions import UserError
+    from ui.context import StudioContext
+    from ui.session import SessionStore
+
+    store = ProjectStore(tmp_path)
+    ctx = StudioContext(SessionStore(engine, on_drop=store.release), engine, projects=store)
+    first, second = SimpleNamespace(session_hash="first"), SimpleNamespace(session_hash="second")
+    plan = store.plan(BIKES, None)
+    clip = open_any(BIKES, CAPS)
+    source_file = store.keep_source(plan, BIKES)
+    for request in (first, second):
+        with ctx.session(request, opening=True) as s:
+            store.claim(plan.folder, request.session_hash)
+            open_clip(s, clip, engine)
+            attach(s, store.plan(BIKES, None), source_file)
+            if request is first:
+                draw_box(s, 0, (10, 10, 60, 60), "new")
+    with ctx.session(second) as s:
+        assert len(s.objects) == 1   # the second tab opened what the first had saved
+        draw_box(s, 1, (20, 20, 70, 70), "new")
+    with pytest.raises(UserError, match="opened in another tab or browser"):
+        with ctx.session(first) as s:
+            draw_box(s, 2, (5, 5, 40, 40), "new")   # never runs
+    with ctx.session(first) as s:
+        assert s.clip is None and s.project is None
+    assert len(json.loads((plan.folder / "project.json").read_text())["objects"]) == 2
+    ctx.store.drop("second")
+    other = ProjectStore(tmp_path)
+    other.claim(plan.folder, "x")   # the dropped session freed the folder
+    other.release("x")
