@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     host = "0.0.0.0" if on_space else args.host
     print(f"EoRaS Studio: model {model.config.name} on {next(model.parameters()).device}")
     cache = None if args.cache_mb is None else args.cache_mb << 20
-    root = Path(args.projects).expanduser() if args.projects else default_root()
+    if args.projects:
+        root = Path(args.projects).expanduser()
+    elif on_space and Path("/data").is_dir():  # a Space's persistent storage, when it has some
+        root = Path("/data/eoras-studio/projects")
+    else:
+        root = default_root()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -23,12 +23,13 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chr
 class AppProcess:
     """The studio as a user starts it, in its own process."""
 
-    def __init__(self, projects: Path, log: Path) -> None:
+    def __init__(self, projects: Path, log: Path, host: str = "127.0.0.1") -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = open(log, "ab")
         self.proc = subprocess.Popen([sys.executable, "app.py", "--projects", str(projects), "--no-browser",
-                                      "--port", str(self.port)], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+                                      "--port", str(self.port), "--host", host],
+                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         end = time.time() + 180
         while time.time() < end:
             assert self.proc.poll() is None, f"the app exited early; see {log}"
@@ -167,3 +168,39 @@ def test_sigkill_loses_nothing_that_was_shown_applied(browser, projects, tmp_pat
         pg.close()
     finally:
         again.kill()
+
+
+def test_a_public_studio_keeps_each_browsers_projects_apart(browser, tmp_path):
+    """Listening beyond localhost, a project belongs to the browser (its local-storage key)
+    that made it: the same upload from another browser starts a project of its own."""
+    projects = tmp_path / "public"
+    app = AppProcess(projects, tmp_path / "public.log", host="0.0.0.0")
+    clip = CLIPS / "movilite_1.mp4"
+    try:
+        size = {"width": 1366, "height": 768}
+        alice, bob = browser.new_context(viewport=size), browser.new_context(viewport=size)   # separate local storage
+        pages = []
+        for ctx in (alice, bob):
+            pg = ctx.new_page()
+            pg.set_default_timeout(90_000)
+            pg.goto(app.url, wait_until="domcontentloaded")
+            pg.wait_for_selector("#scrub input[type=range]")
+            pg.wait_for_function("localStorage.getItem('eoras-studio-browser') !== null")  # the browser's key
+            upload(pg, clip, says="Opened movilite_1.mp4")
+            pages.append(pg)
+        box_and_stroke(pages[0])
+        folders = sorted(projects.glob("browsers/*/movilite_1-*"))
+        assert len(folders) == 2 and folders[0].name == folders[1].name
+        docs = sorted(len(json.loads((f / "project.json").read_text())["objects"]) for f in folders)
+        assert docs == [0, 1]   # Bob's project did not get Alice's object
+        # Alice, back after a reload, finds her own work; Bob's copy stays empty.
+        pages[0].reload(wait_until="domcontentloaded")
+        pages[0].wait_for_selector("#scrub input[type=range]")
+        upload(pages[0], clip, says="Reopened its project: 1 object(s)")
+        pages[1].reload(wait_until="domcontentloaded")
+        pages[1].wait_for_selector("#scrub input[type=range]")
+        upload(pages[1], clip, says="Reopened its project: 0 object(s)")
+        alice.close()
+        bob.close()
+    finally:
+        app.kill()
