@@ -55,10 +55,10 @@ def open_project(store: ProjectStore, path: Path, engine, sid: str) -> Session:
     plan = store.plan(path, None)
     clip = open_any(path, plan.saved.caps if plan.saved is not None else CAPS)
     source_file = store.keep_source(plan, path)
-    store.claim(plan.folder, sid)
+    plan = store.take(plan, sid)
     s = Session()
     open_clip(s, clip, engine)
-    attach(s, plan, source_file)
+    attach(s, plan, source_file, store, sid)
     return s
 
 

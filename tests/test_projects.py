@@ -17,7 +17,7 @@ from ui.history import undo
 from ui.painting import consistent
 from ui.project_file import FORMAT, ProjectError
 from ui.projects import ProjectStore, attach, save
-from ui.queries import object_masks, provenance
+from ui.queries import frame_text, object_masks, provenance
 from ui.scene_loading import open_any
 from ui.session import Session
 
@@ -37,10 +37,10 @@ def open_project(store: ProjectStore, sid: str, engine, caps: LoadCaps = CAPS, p
     plan = store.plan(path, owner)
     clip = open_any(path, plan.saved.caps if plan.saved else caps)
     source_file = store.keep_source(plan, path)
-    store.claim(plan.folder, sid)
+    plan = store.take(plan, sid)
     s = Session()
     open_clip(s, clip, engine)
-    attach(s, plan, source_file)
+    attach(s, plan, source_file, store, sid)
     return s
 
 
@@ -249,14 +249,19 @@ def test_a_tab_whose_project_moved_to_another_tab_is_told_and_stops(tmp_path, en
     source_file = store.keep_source(plan, BIKES)
     for request in (first, second):
         with ctx.session(request, opening=True) as s:
-            store.claim(plan.folder, request.session_hash)
+            fresh = store.take(store.plan(BIKES, None), request.session_hash)
             open_clip(s, clip, engine)
-            attach(s, store.plan(BIKES, None), source_file)
+            attach(s, fresh, source_file, store, request.session_hash)
             if request is first:
                 draw_box(s, 0, (10, 10, 60, 60), "new")
     with ctx.session(second) as s:
         assert len(s.objects) == 1   # the second tab opened what the first had saved
         draw_box(s, 1, (20, 20, 70, 70), "new")
+    with ctx.store.use("first") as s:   # a change of the first tab already under way when the second took over
+        draw_box(s, 3, (30, 30, 80, 80), "new")
+        save(s)
+        assert s.project.error == "the project is open in another tab" and "not saved" in frame_text(s, 3)
+    assert len(json.loads((plan.folder / "project.json").read_text())["objects"]) == 2
     with pytest.raises(UserError, match="opened in another tab or browser"):
         with ctx.session(first) as s:
             draw_box(s, 2, (5, 5, 40, 40), "new")   # never runs

@@ -115,11 +115,12 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
                                 f"({exc.strerror or exc}); free some space or start the studio with another "
                                 "--projects folder. The clip you had open is unchanged.") from None
         with ctx.session(request, opening=True) as s:
+            sid = sid_of(request)
             if plan is not None:
-                projects.claim(plan.folder, sid_of(request))
+                plan = projects.take(plan, sid)   # may refuse: the session is still as it was
             note = open_clip(s, clip, ctx.engine)
             if plan is not None:
-                attach(s, plan, source_file)
+                attach(s, plan, source_file, projects, sid)
             if plan is not None and plan.saved is not None:
                 reviewed = sum(len(o.reviewed) for o in s.objects.values())
                 hint = (f"Reopened its project: {len(s.objects)} object(s), {len(s.edits.newest_all())} corrected "

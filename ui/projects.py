@@ -18,8 +18,10 @@ import secrets
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import gradio as gr
 
@@ -96,6 +98,7 @@ class ProjectStore:
         self.public = public
         self._holder: dict[Path, str] = {}
         self._locks: dict[Path, int] = {}
+        self._write_locks: dict[Path, threading.Lock] = {}
         self._lock = threading.Lock()
 
     # -- where --------------------------------------------------------------------------------
@@ -178,13 +181,36 @@ class ProjectStore:
 
     # -- who holds a folder --------------------------------------------------------------------
     def claim(self, folder: Path, sid: str) -> None:
-        """Give the folder to this session (taking it from another tab of this studio); refuse
-        when another studio process on this machine has it open."""
+        """Give the folder to this session (taking it from another tab of this studio, and
+        freeing any other folder the session held); refuse when another studio process on
+        this machine has it open."""
         with self._lock:
             if folder not in self._locks:
                 folder.mkdir(parents=True, exist_ok=True)
                 self._locks[folder] = self._lock_folder(folder)
+            for other in [f for f, holder in self._holder.items() if holder == sid and f != folder]:
+                self._free(other)
             self._holder[folder] = sid
+
+    def take(self, plan: ProjectPlan, sid: str) -> ProjectPlan:
+        """Claim the plan's folder and read it again: a tab that had it may have saved since the
+        plan was read. Waits for a write in progress, and later writes of that tab are refused."""
+        with self.writing(plan.folder):
+            self.claim(plan.folder, sid)
+            if not (plan.folder / PROJECT_FILE).exists():
+                return plan
+            fresh = read_project(plan.folder, plan.sha256)
+            if plan.saved is None or fresh.caps != plan.saved.caps:
+                raise ProjectError(f"{plan.folder.name} changed while it was opening (in another tab?); open it again.")
+            return ProjectPlan(plan.folder, plan.sha256, plan.name, fresh)
+
+    @contextmanager
+    def writing(self, folder: Path) -> Iterator[None]:
+        """One writer per folder at a time (claiming waits for a write in progress)."""
+        with self._lock:
+            lock = self._write_locks.setdefault(folder, threading.Lock())
+        with lock:
+            yield
 
     def holds(self, folder: Path, sid: str) -> bool:
         with self._lock:
@@ -194,10 +220,13 @@ class ProjectStore:
         """A session ended: its folders are free for other processes again."""
         with self._lock:
             for folder in [f for f, holder in self._holder.items() if holder == sid]:
-                del self._holder[folder]
-                fd = self._locks.pop(folder, None)
-                if fd is not None:
-                    os.close(fd)
+                self._free(folder)
+
+    def _free(self, folder: Path) -> None:
+        del self._holder[folder]
+        fd = self._locks.pop(folder, None)
+        if fd is not None:
+            os.close(fd)
 
     @staticmethod
     def _lock_folder(folder: Path) -> int:
@@ -224,6 +253,8 @@ class ProjectLink:
     sha256: str
     source_file: str
     map: SourceMap
+    store: ProjectStore
+    sid: str
     saved_at: float = 0.0
     error: str = ""
     _mark: tuple = ()
@@ -240,10 +271,18 @@ class ProjectLink:
         self.saved_at = pj.stat().st_mtime if pj.exists() else 0.0
 
     def sync(self, s: Session) -> bool:
-        """Write whatever changed since the last sync; True when something was written."""
+        """Write whatever changed since the last sync; True when something was written.
+        Raises ProjectError when another tab has taken the folder meanwhile."""
         mark = (s.revision, s.edits.revision, tuple((i, id(r)) for i, r in s.results.items()))
         if mark == self._mark:
             return False
+        with self.store.writing(self.folder):
+            if not self.store.holds(self.folder, self.sid):
+                raise ProjectError(f"{self.folder.name} is now open in another tab or browser; this change was "
+                                   "not saved there. Reopen the project here to go on.")
+            return self._write_changes(s, mark)
+
+    def _write_changes(self, s: Session, mark: tuple) -> bool:
         human = _human_now(s)
         wrote = False
         for key, pair in human.items():
@@ -290,13 +329,13 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def attach(s: Session, plan: ProjectPlan, source_file: str) -> ProjectLink:
-    """Right after a clip opened in `s`: bring back its saved project (if any), link the
-    session to the folder and write what is not on disk yet."""
+def attach(s: Session, plan: ProjectPlan, source_file: str, store: ProjectStore, sid: str) -> ProjectLink:
+    """Right after a clip opened in `s` (and `store.take(plan, sid)`): bring back its saved
+    project (if any), link the session to the folder and write what is not on disk yet."""
     if s.source is None:
         raise ValueError("the session's clip has no source description")
     m = SourceMap(s.size, s.source)
-    link = ProjectLink(plan.folder, plan.sha256, source_file, m)
+    link = ProjectLink(plan.folder, plan.sha256, source_file, m, store, sid)
     if plan.saved is not None:
         restore(s, plan.saved, m)
         link.adopt(s)
@@ -312,6 +351,11 @@ def save(s: Session) -> None:
         return
     try:
         link.sync(s)
+    except ProjectError as exc:
+        first = not link.error
+        link.error = "the project is open in another tab"
+        if first:
+            gr.Warning(str(exc))
     except OSError as exc:
         first = not link.error
         link.error = f"could not write to {link.folder}: {exc.strerror or exc}"
