@@ -1,0 +1,1 @@
+"""Label file formats, each read and written from `eoras_core.labels.VideoLabels` at the source resolution."""
