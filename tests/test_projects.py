@@ -15,7 +15,7 @@ from eoras_core.shared_predictor import SharedPredictor
 from ui.actions import draw_box, mark_hidden, mark_out_of_view, mark_reviewed, open_clip, paint, segment
 from ui.history import undo
 from ui.painting import consistent
-from ui.project_file import FORMAT, ProjectError
+from eoras_core.project_format import FORMAT, ProjectError
 from ui.projects import ProjectStore, attach, save
 from ui.queries import frame_text, object_masks, provenance
 from ui.scene_loading import open_any
@@ -272,3 +272,27 @@ def test_a_tab_whose_project_moved_to_another_tab_is_told_and_stops(tmp_path, en
     other = ProjectStore(tmp_path)
     other.claim(plan.folder, "x")   # the dropped session freed the folder
     other.release("x")
+
+
+def test_a_project_reads_as_labels_at_source_resolution(labelled):
+    """What exports start from: effective masks (human over model, hidden = no visible) at the source size."""
+    from eoras_core.project_format import labels_from_project
+
+    store, s = labelled
+    save(s)
+    labels = labels_from_project(s.project.folder)
+    assert (labels.name, labels.width, labels.height, labels.num_frames) == ("bikes.mp4", 640, 272, 250)
+    assert labels.decoded == [3, 5, 7, 9, 11, 13] and labels.sha256 == s.project.sha256
+    (obj,) = labels.objects
+    assert obj.hidden == {9} and obj.out_of_view == {13} and obj.reviewed == {5} and obj.keyframes == {5: [200.0, 60.0, 360.0, 220.0]}
+    assert sorted(obj.frames) == [5, 7, 9, 11, 13]
+    for kept, source_frame in enumerate(labels.decoded):
+        if source_frame not in obj.frames:
+            continue
+        amodal, visible = obj.frames[source_frame].masks()
+        vis, amo = object_masks(s, 1, kept)
+        np.testing.assert_array_equal(amodal, resize_mask(amo, (272, 640)))
+        np.testing.assert_array_equal(visible, resize_mask(vis, (272, 640)))
+        assert not (visible & ~amodal).any()
+    assert not obj.frames[9].masks()[1].any()          # hidden: nothing visible
+    assert obj.frames[5].provenance["source"] == "human" and obj.frames[11].provenance["source"] == "model"

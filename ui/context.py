@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 import gradio as gr
 
 from eoras_core.data.movi import DatasetError
+from eoras_core.project_format import ProjectError
 from eoras_core.shared_predictor import SharedPredictor
 from eoras_core.media import VideoError
 
@@ -23,7 +24,7 @@ from .projects import ProjectStore, save
 from .session import Session, SessionStore
 
 log = logging.getLogger(__name__)
-USER_ERRORS = (UserError, VideoError, DatasetError)
+USER_ERRORS = (UserError, VideoError, DatasetError, ProjectError)
 UNEXPECTED = "Something went wrong on the server (it was logged). Nothing was lost: try again."
 FAST = dict(show_progress="hidden", api_visibility="private")
 

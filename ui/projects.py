@@ -26,8 +26,10 @@ from typing import Iterator
 import gradio as gr
 
 from .annotations import Revision
-from .project_file import (PROJECT_FILE, ProjectError, SavedProject, SourceMap, atomic_write, human_doc,
-                           human_file, model_doc, model_file, project_doc, read_json, read_project, restore)
+from eoras_core.project_format import (PROJECT_FILE, ProjectError, SavedProject, atomic_write, human_file, model_file,
+                                       read_json)
+
+from .project_file import SourceMap, human_doc, model_doc, project_doc, read_project, restore
 from .session import Session
 
 try:
