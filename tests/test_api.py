@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from eoras_core.export import SCHEMA_VERSION, rle_to_mask
+from eoras_core.export import rle_to_mask
+from eoras_core.formats.amodal_json import SCHEMA_VERSION
 from eoras_core.media import load_clip, write_video
 
 

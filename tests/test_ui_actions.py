@@ -192,9 +192,10 @@ def test_exports(demo_session, engine):
     s = demo_session
     segment(s, engine)
     doc = json.loads(Path(export_annotations(s)).read_text())
-    assert doc["videos"][0]["length"] == s.num_frames
+    # Every source frame is listed (the scene has 24; 8 were decoded), at the source size.
+    assert doc["videos"][0]["length"] == s.source.num_frames == 24 and s.num_frames == 8
     ann = doc["annotations"][0]
-    assert len(ann["segmentations"]) == s.num_frames
+    assert len(ann["segmentations"]) == 24 and ann["segmentations"][8:] == [None] * 16
     obj_id = next(iter(s.results))
     res = s.results[obj_id]
     for f in (int(v) for v in res.frames):

@@ -1,14 +1,18 @@
-"""Exports from a session: the overlay video and the amodal annotation document."""
+"""Exports from a session: the overlay video and the labels, at the source video's resolution."""
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from eoras_core.export import ObjectTrackExport, write_json, youtube_vis_document
+from eoras_core.export import write_json
+from eoras_core.formats.amodal_json import amodal_video_document
+from eoras_core.labels import FrameLabel, ObjectLabels, VideoLabels
 from eoras_core.media import write_video
+from eoras_core.resample import resize_mask
 
 from .actions import UserError, require_clip
-from .queries import object_masks
+from .project_file import SourceMap
+from .queries import object_masks, provenance
 from .render import render_frame
 from .session import Session
 
@@ -24,27 +28,39 @@ def export_overlay(s: Session, config=None) -> Path:
     return write_video(_out_dir() / f"{name}_overlay.mp4", (render_frame(s, f, config, display=False) for f in range(s.num_frames)), s.fps)
 
 
-def export_annotations(s: Session) -> Path:
-    """YouTube-VIS-shaped JSON of every segmented object (human edits win over the model)."""
+def session_labels(s: Session) -> VideoLabels:
+    """The session's effective labels (edits over the model, marks included), scaled to the
+    source's pixels and numbered by the source's frames."""
     require_clip(s)
-    if not s.results:
-        raise UserError("Segment first (step 3): there are no masks to export yet.")
-    H, W = s.size
-    objects = []
+    if s.source is None:
+        raise UserError("This clip has no source description; open it again to export.")
+    m = SourceMap(s.size, s.source)
+    size = (s.source.height, s.source.width)
+    out = VideoLabels(s.clip_name, s.source.width, s.source.height, s.source.num_frames, s.source.fps,
+                      s.project.sha256 if s.project is not None else None, decoded=list(s.source.frames))
     for obj_id, obj in s.objects.items():
-        res = s.results.get(obj_id)
-        if res is None:
-            continue
+        labels = ObjectLabels(obj_id, obj.name, obj.category, "#%02x%02x%02x" % obj.colour,
+                              keyframes={m.frame_out(f): m.box_out(b) for f, b in obj.keyframes.items()},
+                              hidden={m.frame_out(f) for f in obj.hidden},
+                              out_of_view={m.frame_out(f) for f in obj.out_of_view},
+                              reviewed={m.frame_out(f) for f in obj.reviewed})
+        for f in range(s.num_frames):
+            if f in obj.out_of_view:
+                continue
+            vis, amo = object_masks(s, obj_id, f)
+            if amo is None or not amo.any():
+                continue
+            prov = provenance(s, obj_id, f, "amodal") or provenance(s, obj_id, f, "visible")
+            labels.frames[m.frame_out(f)] = FrameLabel.from_masks(resize_mask(amo, size), resize_mask(vis, size), prov)
+        out.objects.append(labels)
+    return out
 
-        def mask(f: int, kind: int, obj_id: int = obj_id, res=res):
-            if res.index(f) is None and s.edits.current(obj_id, f, "amodal") is None:
-                return None
-            return object_masks(s, obj_id, f)[kind]
 
-        objects.append(ObjectTrackExport(obj_id, obj.name, obj.category, lambda f, m=mask: m(f, 1),
-                                         lambda f, m=mask: m(f, 0)))
-    extra = {"source": s.clip_name,
-             "note": "masks at the studio's decoded size; use the segment_video API for the source resolution"}
-    doc = youtube_vis_document(Path(s.clip_name).stem or "clip", W, H, s.num_frames, objects, fps=s.fps, extra=extra,
-                               mask_scale=getattr(s.clip, "scale", 1.0))
-    return write_json(doc, _out_dir() / "annotations.json")
+def export_annotations(s: Session) -> Path:
+    """The amodal video JSON of every object (human edits win over the model), at source size."""
+    require_clip(s)
+    if not s.results and not s.edits.newest_all():
+        raise UserError("Segment first (step 3): there are no masks to export yet.")
+    doc = amodal_video_document([session_labels(s)])
+    name = Path(s.clip_name).stem or "clip"
+    return write_json(doc, _out_dir() / f"{name}_annotations.json")
