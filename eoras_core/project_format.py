@@ -258,7 +258,8 @@ def _read_model(folder: Path, obj_id: int, size: tuple[int, int]) -> dict:
 
 def labels_from_project(folder: str | Path) -> VideoLabels:
     """The effective labels of a project: a person's masks where there are some, else the
-    model's; visible emptied on frames marked hidden; amodal ∪= visible."""
+    model's; none on frames marked out of view; visible emptied on frames marked hidden;
+    amodal ∪= visible."""
     folder = Path(folder)
     saved = read_project(folder, None)
     video = saved.doc["video"]
@@ -280,7 +281,7 @@ def labels_from_project(folder: str | Path) -> VideoLabels:
                 v, pv = pair["visible"]["rle"], {k: pair["visible"][k] for k in ("source", "checkpoint", "time")}
             frames[f] = (a, v, pa, pv)
         for f, (a, v, pa, pv) in sorted(frames.items()):
-            if a is None and v is None:
+            if (a is None and v is None) or f in o.out_of_view:
                 continue
             if empty is None:
                 empty = np.zeros((video["height"], video["width"]), bool)
