@@ -51,14 +51,14 @@ def rle_counts(rle: dict[str, Any]) -> np.ndarray:
     h, w = _rle_size(rle)
     counts = rle.get("counts")
     if isinstance(counts, list):
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in counts):
-            raise ValueError("RLE counts must be whole numbers")
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= h * w for v in counts):
+            raise ValueError(f"RLE counts must be whole numbers from 0 to {h * w}")
         runs = np.asarray(counts, np.int64)
     elif isinstance(counts, (str, bytes)):
         runs = _decode_counts(counts.encode("ascii", "replace") if isinstance(counts, str) else counts)
     else:
         raise ValueError("RLE counts must be a string or a list of whole numbers")
-    if (runs < 0).any() or int(runs.sum()) != h * w:
+    if (runs < 0).any() or (runs > h * w).any() or int(runs.sum()) != h * w:
         raise ValueError(f"RLE counts do not cover the {w}x{h} mask exactly")
     return runs
 
@@ -104,6 +104,7 @@ def write_json(doc: dict[str, Any], path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # as an ordinary file, not mkstemp's owner-only mode
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, separators=(",", ":"), allow_nan=False)
         os.replace(tmp, path)
