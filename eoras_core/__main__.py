@@ -1,4 +1,4 @@
-"""Command line: `python -m eoras_core {eval,synth,train} ...`."""
+"""Command line: `python -m eoras_core {eval,synth,train,annotate,export,import} ...`."""
 from __future__ import annotations
 
 import argparse
@@ -46,7 +46,17 @@ def _train(argv: list[str]) -> int:
     return main(argv)
 
 
-COMMANDS = {"eval": _eval, "synth": _synth, "train": _train}
+def _labels(name: str):
+    def run(argv: list[str]) -> int:
+        from . import labels_cli
+
+        return getattr(labels_cli, f"{name}_main")(argv)
+
+    return run
+
+
+COMMANDS = {"eval": _eval, "synth": _synth, "train": _train, "annotate": _labels("annotate"),
+            "export": _labels("export"), "import": _labels("import")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,12 +21,19 @@ Box = list[float]  # [x0, y0, x1, y1] in source pixels
 class FrameLabel:
     """One object on one frame: amodal and visible RLE (source size) and where they came from.
 
-    provenance: {"source": "model" | "human" | "import", "checkpoint": str | None, "time": float | None}.
+    provenance: {"source": "model" | "human" | "import", "checkpoint": str | None, "time": float | None}
+    of the amodal mask, and of the visible one unless visible_provenance says otherwise.
     """
 
     amodal: dict
     visible: dict
     provenance: dict = field(default_factory=lambda: {"source": "model", "checkpoint": None, "time": None})
+    visible_provenance: dict | None = None   # when the visible mask came from elsewhere (an import)
+
+    @property
+    def visible_source(self) -> dict:
+        """Provenance of the visible mask."""
+        return self.visible_provenance or self.provenance
 
     @classmethod
     def from_masks(cls, amodal: np.ndarray, visible: np.ndarray, provenance: dict | None = None) -> "FrameLabel":

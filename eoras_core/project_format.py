@@ -291,3 +291,88 @@ def labels_from_project(folder: str | Path) -> VideoLabels:
             obj.frames[f] = FrameLabel.from_masks(amo, vis, human[0] if human else (pa or pv))
         out.objects.append(obj)
     return out
+
+
+# ---- writing a project from labels (imports) ---------------------------------------------------
+
+
+def project_folder_name(name: str, sha256: str) -> str:
+    """`<safe file stem>-<first 8 hex of the sha256>`: the folder the studio opens for that file."""
+    import re
+
+    stem = Path(name).stem
+    return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', stem).strip('._-')[:48] or 'clip'}-{sha256[:8]}"
+
+
+def write_project(labels: VideoLabels, folder: str | Path, source_file: str, base: dict | None = None) -> Path:
+    """A project folder the studio opens with these labels kept as they are (each mask a kept
+    revision with its provenance) and the boxes of their masks as the objects' tracks.
+
+    source_file: the clip's copy, relative to the folder (already there). base: the folder's
+    project.json when it has one (its objects, decode caps and model stay; new objects get
+    ids after its). A new project decodes every frame at no more than 960 px.
+    """
+    folder = Path(folder)
+    caps = LoadCaps(max_frames=max(1, labels.num_frames))
+    longest = max(labels.width, labels.height)
+    dec_w, dec_h = labels.width, labels.height
+    if longest > caps.max_side:
+        scale = caps.max_side / longest
+        dec_w, dec_h = max(1, round(labels.width * scale)), max(1, round(labels.height * scale))
+    frames = list(range(caps.start, labels.num_frames if caps.end is None else min(caps.end, labels.num_frames),
+                        caps.stride))[:caps.max_frames]
+    objects = list((base or {}).get("objects", []))
+    taken = {o["id"] for o in objects}
+    palette = ["#e6194b", "#3cb44b", "#ffe119", "#0082c8", "#f58230", "#911eb4", "#46f0f0", "#f032e6"]
+    from .boxes import box_of_mask
+
+    for obj in labels.objects:
+        obj_id = obj.id if obj.id not in taken and obj.id >= 1 else max(taken | {0}) + 1
+        taken.add(obj_id)
+        given: dict[str, list[float]] = {}
+        model: dict = {}
+        for f, label in sorted(obj.frames.items()):
+            amodal, visible = label.masks()
+            box = box_of_mask(amodal)
+            if box is not None:
+                given[str(f)] = [float(v) for v in box]
+            kept = [("visible", label.visible, label.visible_source)]
+            if label.visible_provenance is None or label.provenance.get("source") != "model":
+                kept.append(("amodal", label.amodal, label.provenance))
+            else:  # a model's amodal completion of imported visible masks: the model's, re-runnable
+                model.setdefault("frames", []).append(f)
+                model.setdefault("boxes", []).append(given.get(str(f), [0.0, 0.0, 1.0, 1.0]))
+                model.setdefault("amodal", []).append(label.amodal)
+                model.setdefault("visible", []).append(label.visible)
+                model.update(checkpoint=label.provenance.get("checkpoint"), time=label.provenance.get("time"))
+            pair = {kind: {"rle": rle, "source": prov.get("source") or "import", "checkpoint": prov.get("checkpoint"),
+                           "time": prov.get("time") or 0.0} for kind, rle, prov in kept}
+            path = folder / human_file(obj_id, f)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps({"frame": f, **pair}, separators=(",", ":")))
+        if model:
+            path = folder / model_file(obj_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps({"object": obj_id, **model}, separators=(",", ":")))
+        objects.append({
+            "id": obj_id, "name": obj.name, "category": obj.category or "object",
+            "color": obj.color or palette[(obj_id - 1) % len(palette)],
+            "keyframes": {str(f): [float(v) for v in b] for f, b in sorted(obj.keyframes.items())},
+            "hidden": sorted(obj.hidden), "out_of_view": sorted(obj.out_of_view), "reviewed": sorted(obj.reviewed),
+            "track_after_last": False, "shown": True, "given_boxes": given, "ground_truth_index": None,
+            "human_masks": sorted(obj.frames),
+            "model_masks": {"file": model_file(obj_id), "up_to_date": False, "checkpoint": model.get("checkpoint"),
+                            "time": model.get("time")} if model else None})
+    doc = {"format": FORMAT,
+           "video": {"name": labels.name, "sha256": labels.sha256, "width": labels.width, "height": labels.height,
+                     "num_frames": labels.num_frames, "fps": float(labels.fps or 24.0)},
+           "source": {"file": source_file},
+           "decode": {"start": caps.start, "end": caps.end, "stride": caps.stride, "max_side": caps.max_side,
+                      "max_frames": caps.max_frames, "width": dec_w, "height": dec_h, "frames": frames},
+           "model": None, "selected": objects[0]["id"] if objects else None,
+           "next_id": max([(base or {}).get("next_id", 1), *(o["id"] + 1 for o in objects)]), "objects": objects}
+    if base is not None:
+        doc.update(video=base["video"], source=base["source"], decode=base["decode"], model=base.get("model"),
+                   selected=base.get("selected", doc["selected"]))
+    atomic_write(folder / PROJECT_FILE, json.dumps(doc, indent=1))
+    return folder

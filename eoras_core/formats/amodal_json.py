@@ -74,7 +74,7 @@ def _annotation(ann_id: int, video_id: int, video: VideoLabels, obj: ObjectLabel
         "keyframes": {str(f): [float(v) for v in b] for f, b in sorted(obj.keyframes.items())},
         "segmentations": [None] * T, "bboxes": [None] * T, "areas": [None] * T,
         "visible_segmentations": [None] * T, "visible_bboxes": [None] * T, "visible_areas": [None] * T,
-        "occlusion_rates": [None] * T, "provenance": [None] * T,
+        "occlusion_rates": [None] * T, "provenance": [None] * T, "visible_provenance": [None] * T,
         "reviewed": [f in obj.reviewed for f in range(T)], "hidden": [f in obj.hidden for f in range(T)],
         "out_of_view": [f in obj.out_of_view for f in range(T)]}
     for f, label in sorted(obj.frames.items()):
@@ -91,6 +91,7 @@ def _annotation(ann_id: int, video_id: int, video: VideoLabels, obj: ObjectLabel
         ann["visible_bboxes"][f] = vis_box if vis_area else [0.0, 0.0, 0.0, 0.0]
         ann["occlusion_rates"][f] = 1.0 - seen / area
         ann["provenance"][f] = dict(label.provenance)
+        ann["visible_provenance"][f] = dict(label.visible_source)
     return ann
 
 
@@ -172,6 +173,7 @@ def labels_from_amodal_json(doc: Any, where: str = "annotations.json") -> list[V
         amodal = r.frame_list(ann, "segmentations", p, T)
         visible = r.frame_list(ann, "visible_segmentations", p, T, optional=True)
         provenance = r.frame_list(ann, "provenance", p, T, optional=True)
+        vis_provenance = r.frame_list(ann, "visible_provenance", p, T, optional=True)
         marks = {k: r.frame_list(ann, k, p, T, optional=True) for k in ("reviewed", "hidden", "out_of_view")}
         obj = ObjectLabels(int(ann.get("track_id", ann.get("id", n + 1))), str(ann.get("name") or f"object {n + 1}"),
                            cats.get(ann.get("category_id"), DEFAULT_CATEGORY),
@@ -189,7 +191,8 @@ def labels_from_amodal_json(doc: Any, where: str = "annotations.json") -> list[V
             v = (r.rle(visible[f], f"{p}.visible_segmentations[{f}]", size) if visible[f] is not None
                  else mask_to_rle(np.zeros(size, bool)))
             prov = provenance[f] if isinstance(provenance[f], dict) else {"source": "import", "checkpoint": None, "time": None}
-            obj.frames[f] = FrameLabel(a, v, prov)
+            vis_prov = vis_provenance[f] if isinstance(vis_provenance[f], dict) and vis_provenance[f] != prov else None
+            obj.frames[f] = FrameLabel(a, v, prov, vis_prov)
         if any(o.id == obj.id for o in video.objects):
             raise r.fail(f"{p}.track_id", f"{obj.id} appears twice in video {vid}")
         video.objects.append(obj)
