@@ -19,7 +19,7 @@ from ui.actions import (UserError, accept_model, apply_preview, apply_results, c
                         plan_preview, plan_segment, recentre, run_segment, segment)
 from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
-from ui.exporting import export_annotations, export_overlay
+from ui.exporting import LABEL_FORMATS, export_annotations, export_labels, export_overlay
 from ui.history import redo, undo
 from ui.objects import box_of_mask
 from ui.painting import shift_mask
@@ -201,6 +201,9 @@ def test_exports(demo_session, engine):
     for f in (int(v) for v in res.frames):
         # The model's amodal mask, kept with amodal ∪= visible.
         np.testing.assert_array_equal(rle_to_mask(ann["segmentations"][f]), res.amodal_mask(f) | res.visible_mask(f))
+    for choice in LABEL_FORMATS:   # every format from the page, written at the source size
+        path = export_labels(s, choice)
+        assert path.exists() and path.stat().st_size > 0, choice
     back = load_clip(export_overlay(s, engine.config))
     assert len(back) == s.num_frames and back.size == s.size
 

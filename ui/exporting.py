@@ -56,6 +56,50 @@ def session_labels(s: Session) -> VideoLabels:
     return out
 
 
+LABEL_FORMATS = {"amodal video JSON": "ytvis", "COCO JSON (KINS / COCOA amodal)": "coco",
+                 "PNG masks (zip)": "png", "MOVi layout (zip, trainable)": "movi", "all formats (zip)": "all"}
+
+
+def _source_path(s: Session) -> Path | None:
+    """The clip's file: the project's copy, or the file it was decoded from."""
+    if s.project is not None:
+        return s.project.folder / s.project.source_file
+    path = s.source.path if s.source is not None else None
+    return path if path is not None and path.exists() else None
+
+
+def labels_to_export(s: Session, choice: str) -> tuple[VideoLabels, str, str]:
+    """(labels, format, file stem) for one export; taken under the session lock, written without it."""
+    fmt = LABEL_FORMATS.get(choice)
+    if fmt is None:
+        raise UserError(f"Choose a label format: {', '.join(LABEL_FORMATS)}.")
+    require_clip(s)
+    if not s.results and not s.edits.newest_all():
+        raise UserError("Segment first (step 3): there are no masks to export yet.")
+    labels = session_labels(s)
+    labels.source = _source_path(s)
+    if fmt in ("movi", "all") and labels.source is None:
+        raise UserError("The MOVi layout needs the clip's frames, and its file is gone: open the clip again.")
+    return labels, fmt, Path(s.clip_name).stem or "clip"
+
+
+def write_export(labels: VideoLabels, fmt: str, stem: str) -> Path:
+    """One label format (or all of them), zipped when it is a folder; returns the file to download."""
+    import shutil
+
+    from eoras_core.formats.bundle import FORMATS, write_formats
+
+    out = _out_dir()
+    written = write_formats([labels], out / stem, FORMATS if fmt == "all" else (fmt,))
+    if fmt in ("movi", "all"):
+        return Path(shutil.make_archive(str(out / f"{stem}_{fmt}"), "zip", out / stem))
+    return written[fmt]
+
+
+def export_labels(s: Session, choice: str) -> Path:
+    return write_export(*labels_to_export(s, choice))
+
+
 def export_annotations(s: Session) -> Path:
     """The amodal video JSON of every object (human edits win over the model), at source size."""
     require_clip(s)

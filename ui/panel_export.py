@@ -1,4 +1,4 @@
-"""Export: the overlay video with the chosen layers, and the amodal annotations."""
+"""Export: the overlay video with the chosen layers, and the labels in any format at the source resolution."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from .context import StudioContext, calm
-from .exporting import export_annotations, export_overlay
+from .exporting import LABEL_FORMATS, export_overlay, labels_to_export, write_export
 
 if TYPE_CHECKING:
     from .app import Studio
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class ExportPanel:
     overlay: gr.Button
     overlay_file: gr.DownloadButton
+    label_format: gr.Dropdown
     annotations: gr.Button
     annotations_file: gr.DownloadButton
 
@@ -26,10 +27,12 @@ def build() -> ExportPanel:
         with gr.Row():
             overlay = gr.Button("Render overlay MP4 (current layers)", size="sm", elem_id="export-overlay")
             overlay_file = gr.DownloadButton("overlay.mp4", visible=False, elem_id="overlay-dl")
-        with gr.Row():
-            annotations = gr.Button("Export amodal annotations (YouTube-VIS JSON)", size="sm", elem_id="export-json")
-            annotations_file = gr.DownloadButton("annotations.json", visible=False, elem_id="json-dl")
-    return ExportPanel(overlay, overlay_file, annotations, annotations_file)
+        with gr.Row(equal_height=True):
+            label_format = gr.Dropdown(list(LABEL_FORMATS), value=next(iter(LABEL_FORMATS)), show_label=False,
+                                       container=False, scale=2, elem_id="label-format")
+            annotations = gr.Button("Export labels (source size)", size="sm", scale=1, elem_id="export-json")
+        annotations_file = gr.DownloadButton("labels", visible=False, elem_id="json-dl")
+    return ExportPanel(overlay, overlay_file, label_format, annotations, annotations_file)
 
 
 def wire(ui: Studio, ctx: StudioContext) -> None:
@@ -43,9 +46,11 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             return {E.overlay_file: gr.DownloadButton(value=str(export_overlay(s, ctx.config)), visible=True)}
 
     @calm({E.annotations_file})
-    def on_json(request: gr.Request):
+    def on_labels(choice, request: gr.Request):
         with ctx.session(request) as s:
-            return {E.annotations_file: gr.DownloadButton(value=str(export_annotations(s)), visible=True)}
+            job = labels_to_export(s, choice)
+        path = write_export(*job)  # without the lock: scrubbing stays live while frames are written
+        return {E.annotations_file: gr.DownloadButton(path.name, value=str(path), visible=True)}
 
     E.overlay.click(on_overlay, None, {E.overlay_file}, **lane)
-    E.annotations.click(on_json, None, {E.annotations_file}, **lane)
+    E.annotations.click(on_labels, E.label_format, {E.annotations_file}, **lane)

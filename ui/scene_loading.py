@@ -36,6 +36,7 @@ class SourceVideo:
     fps: float
     frames: tuple[int, ...]
     caps: LoadCaps
+    path: Path | None = None       # the file (or folder) it was opened from
 
 
 @dataclass
@@ -104,7 +105,8 @@ def open_movi_scene(path: str | Path, caps: LoadCaps) -> OpenedClip:
     names = [str(inst.get("shape", inst.get("category", "object"))) for inst in meta["instances"]]
     gt = GroundTruth(amodal=amodal, visible_ids=ids, names=names)
     note = f"MOVi scene {folder.name}: {len(keep)} of {T} frames, {n_obj} objects with ground truth"
-    source = SourceVideo(ids.shape[2], ids.shape[1], T, movi_layout.frame_rate(meta), tuple(int(f) for f in keep), caps)
+    source = SourceVideo(ids.shape[2], ids.shape[1], T, movi_layout.frame_rate(meta), tuple(int(f) for f in keep), caps,
+                         path)
     return OpenedClip(video.frames[keep], folder.name, fps, video.K[keep], gt, boxes, note, source)
 
 
@@ -116,5 +118,5 @@ def open_any(path: str | Path, caps: LoadCaps) -> OpenedClip:
     store = load_clip(path, caps)
     note = store.note or f"{len(store)} frames at {store.size[1]}x{store.size[0]}"
     info = store.info
-    source = SourceVideo(info.width, info.height, info.num_frames, info.fps, tuple(store.indices), caps)
+    source = SourceVideo(info.width, info.height, info.num_frames, info.fps, tuple(store.indices), caps, path)
     return OpenedClip(store, path.name, store.fps, None, None, {}, note, source)
