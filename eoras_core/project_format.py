@@ -287,8 +287,10 @@ def labels_from_project(folder: str | Path) -> VideoLabels:
                 empty = np.zeros((video["height"], video["width"]), bool)
             amo = rle_to_mask(a) if a is not None else empty
             vis = empty if (v is None or f in o.hidden) else rle_to_mask(v)
-            human = [p for p in (pa, pv) if p is not None and p["source"] != "model"]
-            obj.frames[f] = FrameLabel.from_masks(amo, vis, human[0] if human else (pa or pv))
+            label = FrameLabel.from_masks(amo, vis, pa or pv)
+            if pv is not None and pa is not None and pv != pa:
+                label.visible_provenance = pv
+            obj.frames[f] = label
         out.objects.append(obj)
     return out
 

@@ -185,3 +185,37 @@ def test_an_imported_project_opens_in_the_studio_with_its_masks(tmp_path, projec
         np.testing.assert_array_equal(vis, resize_mask(visible, s.size))
         assert provenance(s, 1, f, "amodal")["source"] == label.provenance["source"]
     store.release("tab")
+
+
+def test_visible_only_labels_get_their_amodal_masks_from_the_model(tmp_path, annotated, clip):
+    """DAVIS-style indexed PNGs (visible masks only) + the video -> a project whose visible masks
+    are the imported ones and whose amodal masks come from the model."""
+    from PIL import Image
+
+    (labels,) = labels_from_amodal_json(json.loads((annotated / "annotations.json").read_text()))
+    davis = tmp_path / "davis"
+    davis.mkdir()
+    for f in range(8):
+        ids = np.zeros((272, 640), np.uint8)
+        for k, obj in enumerate(labels.objects, start=1):
+            if f in obj.frames:
+                ids[obj.frames[f].masks()[1] & (ids == 0)] = k
+        img = Image.fromarray(ids, mode="L").convert("P")
+        img.save(davis / f"{f:05d}.png")
+    assert main(["import", str(davis), "--out", str(tmp_path / "imp"), "--video", str(clip), "--device", "cpu"]) == 0
+    (folder,) = [p for p in (tmp_path / "imp").iterdir() if p.is_dir()]
+    got = labels_from_project(folder)
+    assert [o.id for o in got.objects] == [1, 2]
+    grown = 0
+    for obj in got.objects:
+        for f, label in obj.frames.items():
+            amodal, visible = label.masks()
+            assert not (visible & ~amodal).any()
+            grown += int((amodal & ~visible).sum())
+        frame = sorted(obj.frames)[0]
+        assert obj.frames[frame].provenance["source"] == "model"
+    assert grown > 0       # the model completed hidden extents somewhere
+    project = json.loads((folder / "project.json").read_text())
+    assert all(o["model_masks"] is not None and o["human_masks"] for o in project["objects"])
+    human = json.loads((folder / "masks" / "human" / "1" / f"{sorted(got.objects[0].frames)[0]:06d}.json").read_text())
+    assert list(human) == ["frame", "visible"] and human["visible"]["source"] == "import"
