@@ -123,6 +123,23 @@ class TrackResult:
         """(H,W) bool: amodal and not visible."""
         return self.amodal_mask(frame) & ~self.visible_mask(frame)
 
+    def masks_at(self, frame: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(amodal, visible) (H',W') bool at another frame size (the source's, when the clip was
+        decoded smaller): the crop window is scaled and the 121x121 outputs pasted into it, so
+        edges are as fine as that size allows instead of upscaled pixels."""
+        H, W = self.frame_size
+        Hs, Ws = size
+        i = self.index(frame)
+        if i is None:
+            empty = np.zeros(size, bool)
+            return empty, empty.copy()
+        if (Hs, Ws) == (H, W):
+            return self.amodal_mask(frame), self.visible_mask(frame)
+        r0, r1, c0, c1 = (int(v) for v in self.positions[i])
+        sy, sx = Hs / H, Ws / W
+        pos = (round(r0 * sy), round((r1 + 1) * sy) - 1, round(c0 * sx), round((c1 + 1) * sx) - 1)
+        return paste_back(self.full_prob[i], pos, Hs, Ws), paste_back(self.vis_prob[i], pos, Hs, Ws)
+
     def _cell_map(self, cells: np.ndarray, frame: int) -> np.ndarray | None:
         """A (256,) per-image-cell value -> (H,W) float32 over the crop window."""
         i = self.index(frame)

@@ -96,23 +96,27 @@ def test_reopen_restores_everything_without_a_rerun(labelled, engine):
     assert b.keyframes.keys() == a.keyframes.keys()
     np.testing.assert_allclose(b.keyframes[1], a.keyframes[1], atol=1e-6)
     for f in range(6):
+        human = s.edits.current(1, f, "amodal") is not None
         for got, want in zip(object_masks(again, 1, f), object_masks(s, 1, f)):
-            if want is None:
-                assert got is None
-            else:
-                np.testing.assert_array_equal(got, want)
+            assert (got is None) == (want is None)
+            if want is not None and human:
+                np.testing.assert_array_equal(got, want)   # hand edits come back exactly
+            elif want is not None:                          # model masks: saved at source size, shown again here
+                assert (got & want).sum() >= 0.95 * (got | want).sum()
         for kind in ("visible", "amodal"):
             p, q = provenance(again, 1, f, kind), provenance(s, 1, f, kind)
             assert (p is None) == (q is None)
             if p is not None:
                 assert p["source"] == q["source"] and p["checkpoint"] == q["checkpoint"]
                 assert p["time"] == pytest.approx(q["time"])
-    # The stored model masks are the run's own (amodal ∪= visible), not a re-run.
+    # The stored model masks are the run's own, pasted at the source size (amodal ∪= visible), not a re-run.
     res = s.results[1]
     for f in res.frames:
-        vis, amo = consistent(res.visible_mask(int(f)), res.amodal_mask(int(f)))
-        np.testing.assert_array_equal(again.results[1].amodal_mask(int(f)), amo)
-        np.testing.assert_array_equal(again.results[1].visible_mask(int(f)), vis)
+        amo, vis = res.masks_at(int(f), (272, 640))
+        stored_amo, stored_vis = again.results[1].masks_at(int(f), (272, 640))
+        np.testing.assert_array_equal(stored_amo, amo | vis)
+        np.testing.assert_array_equal(stored_vis, vis)
+        np.testing.assert_array_equal(again.results[1].amodal_mask(int(f)), resize_mask(amo | vis, (136, 320)))
     assert again.stale_objects() == s.stale_objects() == [1]  # the out-of-view mark came after the run
     store.release("tab-b")
 
@@ -290,9 +294,14 @@ def test_a_project_reads_as_labels_at_source_resolution(labelled):
         if source_frame not in obj.frames:
             continue
         amodal, visible = obj.frames[source_frame].masks()
-        vis, amo = object_masks(s, 1, kept)
-        np.testing.assert_array_equal(amodal, resize_mask(amo, (272, 640)))
-        np.testing.assert_array_equal(visible, resize_mask(vis, (272, 640)))
         assert not (visible & ~amodal).any()
+        if s.edits.current(1, kept, "amodal") is not None:   # hand edits: scaled up exactly
+            vis, amo = object_masks(s, 1, kept)
+            np.testing.assert_array_equal(amodal, resize_mask(amo, (272, 640)))
+            np.testing.assert_array_equal(visible, resize_mask(vis, (272, 640)))
+        else:                                                # the model's: pasted at the source size
+            amo, vis = s.results[1].masks_at(kept, (272, 640))
+            np.testing.assert_array_equal(amodal, amo | vis)
+            np.testing.assert_array_equal(visible, vis if kept not in s.objects[1].hidden else np.zeros_like(vis))
     assert not obj.frames[9].masks()[1].any()          # hidden: nothing visible
     assert obj.frames[5].provenance["source"] == "human" and obj.frames[11].provenance["source"] == "model"

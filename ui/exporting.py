@@ -4,6 +4,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from eoras_core.export import write_json
 from eoras_core.formats.amodal_json import amodal_video_document
 from eoras_core.labels import FrameLabel, ObjectLabels, VideoLabels
@@ -12,7 +14,7 @@ from eoras_core.resample import resize_mask
 
 from .actions import UserError, require_clip
 from .project_file import SourceMap
-from .queries import object_masks, provenance
+from .queries import model_result, provenance
 from .render import render_frame
 from .session import Session
 
@@ -47,11 +49,19 @@ def session_labels(s: Session) -> VideoLabels:
         for f in range(s.num_frames):
             if f in obj.out_of_view:
                 continue
-            vis, amo = object_masks(s, obj_id, f)
-            if amo is None or not amo.any():
+            masks = _source_masks(s, obj_id, f, size)
+            if masks is None:
                 continue
-            prov = provenance(s, obj_id, f, "amodal") or provenance(s, obj_id, f, "visible")
-            labels.frames[m.frame_out(f)] = FrameLabel.from_masks(resize_mask(amo, size), resize_mask(vis, size), prov)
+            amodal, visible = masks
+            amodal = amodal | visible
+            if f in obj.hidden:
+                visible = np.zeros_like(visible)
+            if not amodal.any():
+                continue
+            label = FrameLabel.from_masks(amodal, visible, provenance(s, obj_id, f, "amodal"))
+            vis_prov = provenance(s, obj_id, f, "visible")
+            label.visible_provenance = vis_prov if vis_prov != label.provenance else None
+            labels.frames[m.frame_out(f)] = label
         out.objects.append(labels)
     return out
 
@@ -98,6 +108,20 @@ def write_export(labels: VideoLabels, fmt: str, stem: str) -> Path:
 
 def export_labels(s: Session, choice: str) -> Path:
     return write_export(*labels_to_export(s, choice))
+
+
+def _source_masks(s: Session, obj_id: int, f: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(amodal, visible) at the source size: edits scaled up exactly, the model's pasted there."""
+    edited = {k: s.edits.current(obj_id, f, k) for k in ("amodal", "visible")}
+    res = model_result(s, obj_id, f)
+    model = res.masks_at(f, size) if res is not None and None in edited.values() else None
+    if model is None:
+        if edited["amodal"] is None and edited["visible"] is None:
+            return None
+        model = (np.zeros(size, bool), np.zeros(size, bool))
+    amodal = resize_mask(edited["amodal"], size) if edited["amodal"] is not None else model[0]
+    visible = resize_mask(edited["visible"], size) if edited["visible"] is not None else model[1]
+    return amodal, visible
 
 
 def export_annotations(s: Session) -> Path:

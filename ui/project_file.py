@@ -125,15 +125,17 @@ def human_doc(m: SourceMap, frame: int, pair: dict[str, Revision]) -> dict:
 
 
 def model_doc(m: SourceMap, s: Session, obj_id: int) -> dict:
-    """What the model showed for one object, kept as amodal ∪= visible, at the source size."""
+    """What the model said for one object, kept as amodal ∪= visible, pasted at the source size."""
     res = s.results[obj_id]
+    size = (m.source.height, m.source.width)
     frames, boxes, amodal, visible = [], [], [], []
     for i, f in enumerate(res.frames):
-        vis, amo = consistent(res.visible_mask(int(f)), res.amodal_mask(int(f)))
+        amo, vis = res.masks_at(int(f), size)  # pasted at the source size, not upscaled
+        vis, amo = consistent(vis, amo)
         frames.append(m.frame_out(int(f)))
         boxes.append(m.box_out(res.boxes[i]))
-        amodal.append(m.mask_out(amo))
-        visible.append(m.mask_out(vis))
+        amodal.append(mask_to_rle(amo))
+        visible.append(mask_to_rle(vis))
     return {"object": obj_id, "checkpoint": result_checkpoint(s, obj_id), "time": s.result_time.get(obj_id),
             "frames": frames, "boxes": boxes, "amodal": amodal, "visible": visible}
 

@@ -67,5 +67,13 @@ class StoredTrack:
     def occluded_mask(self, frame: int) -> np.ndarray:
         return self.amodal_mask(frame) & ~self.visible_mask(frame)
 
+    def masks_at(self, frame: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(amodal, visible) at another size: the saved masks themselves at the source's size."""
+        i = self.index(frame)
+        if i is None:
+            empty = np.zeros(size, bool)
+            return empty, empty.copy()
+        return tuple(resize_mask(rle_to_mask(rles[i]), size) for rles in self._rles)  # type: ignore[return-value]
+
     def slot_image_attention(self, frame: int, slot: int, direction: int = 0) -> None:
         return None
