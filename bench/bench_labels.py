@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows[f"export {fmt}"].append(time.perf_counter() - t0)
         frames = sum(len(o.frames) for o in labels.objects)
     table = "| 132 x 1280x720, 1 object | median s | max s |\n|---|---|---|\n" + "\n".join(
-        f"| {k} | {sorted(v)[len(v) // 2]:.2f} | {max(v):.2f} |" for k, v in rows.items())
+        f"| {k} | {statistics.median(v):.2f} | {max(v):.2f} |" for k, v in rows.items())
     table += f"\n\n({frames} object-frames with masks; {args.runs} runs each)"
     heading = f"labels without the studio, {platform.machine()} CPU x{os.cpu_count()}, model {engine.config.name}"
     report(heading, "bench/bench_labels.py", argv, table, args.record)
