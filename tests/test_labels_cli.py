@@ -219,3 +219,54 @@ def test_visible_only_labels_get_their_amodal_masks_from_the_model(tmp_path, ann
     assert all(o["model_masks"] is not None and o["human_masks"] for o in project["objects"])
     human = json.loads((folder / "masks" / "human" / "1" / f"{sorted(got.objects[0].frames)[0]:06d}.json").read_text())
     assert list(human) == ["frame", "visible"] and human["visible"]["source"] == "import"
+
+
+@pytest.mark.parametrize("name", ["coco.json", "movi", "annotations.json"])
+def test_every_written_format_imports_back_exactly(tmp_path, annotated, clip, name):
+    """COCO and MOVi come back exact for amodal masks (and visible ones that do not overlap);
+    the amodal video JSON exactly."""
+    assert main(["import", str(annotated / name), "--out", str(tmp_path), "--video", str(clip)]) == 0
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    got = {o.name: o for o in labels_from_project(folder).objects}
+    (want,) = labels_from_amodal_json(json.loads((annotated / "annotations.json").read_text()))
+    assert sorted(got) == ["car", "cyclist"]
+    for obj in want.objects:
+        assert sorted(got[obj.name].frames) == sorted(obj.frames)
+        others = [o for o in want.objects if o is not obj]
+        for f, label in obj.frames.items():
+            amodal, visible = label.masks()
+            back_amodal, back_visible = got[obj.name].frames[f].masks()
+            np.testing.assert_array_equal(back_amodal, amodal)
+            overlap = np.zeros_like(visible)
+            for o in others:
+                if f in o.frames:
+                    overlap |= o.frames[f].masks()[1]
+            np.testing.assert_array_equal(back_visible & ~overlap, visible & ~overlap)
+
+
+def test_import_finds_the_project_by_hash_or_writes_labels_only(tmp_path, project, capsys):
+    folder, _ = project
+    assert main(["export", str(folder), "--out", str(tmp_path / "exp"), "--format", "ytvis"]) == 0
+    before = json.loads((folder / "project.json").read_text())
+    # No video and no projects folder: the labels are converted, no project is made.
+    assert main(["import", str(tmp_path / "exp" / "annotations.json"), "--out", str(tmp_path / "only")]) == 0
+    assert sorted(p.name for p in (tmp_path / "only").iterdir()) == ["annotations.json"]
+    assert "no project" in capsys.readouterr().out
+    # With the projects folder: found through info.source_sha256, the objects are added to it.
+    assert main(["import", str(tmp_path / "exp" / "annotations.json"), "--out", str(tmp_path / "into"),
+                 "--projects", str(folder.parent)]) == 0
+    after = json.loads((folder / "project.json").read_text())
+    assert [o["id"] for o in after["objects"]] == [1, 2] and after["objects"][0] == before["objects"][0]
+    assert after["decode"] == before["decode"] and after["video"] == before["video"]
+    (folder / "project.json").write_text(json.dumps(before))   # leave the shared fixture as it was
+
+
+def test_labels_of_another_size_are_refused(tmp_path, annotated, capsys):
+    small = write_video(tmp_path / "small.mp4", (np.full((136, 320, 3), 90, np.uint8) for _ in range(8)), fps=25.0)
+    doc = json.loads((annotated / "annotations.json").read_text())
+    doc["info"].pop("source_sha256")
+    doc["videos"][0].pop("sha256")
+    (tmp_path / "labels.json").write_text(json.dumps(doc))
+    assert main(["import", str(tmp_path / "labels.json"), "--out", str(tmp_path / "imp"), "--video", str(small)]) == 2
+    assert "small.mp4: the video is 320x136 but the labels are 640x272" in capsys.readouterr().err
+    assert not (tmp_path / "imp").exists()

@@ -19,7 +19,7 @@ from ui.actions import (UserError, accept_model, apply_preview, apply_results, c
                         plan_preview, plan_segment, recentre, run_segment, segment)
 from ui.clicks import parse_press, to_pixels
 from ui.context import UNEXPECTED, calm
-from ui.exporting import LABEL_FORMATS, export_annotations, export_labels, export_overlay
+from ui.exporting import LABEL_FORMATS, export_labels, export_overlay
 from ui.history import redo, undo
 from ui.objects import box_of_mask
 from ui.painting import shift_mask
@@ -191,7 +191,7 @@ def test_plots_timeline_and_scores(demo_session, engine):
 def test_exports(demo_session, engine):
     s = demo_session
     segment(s, engine)
-    doc = json.loads(Path(export_annotations(s)).read_text())
+    doc = json.loads(Path(export_labels(s, "amodal video JSON")).read_text())
     # Every source frame is listed (the scene has 24; 8 were decoded), at the source size.
     assert doc["videos"][0]["length"] == s.source.num_frames == 24 and s.num_frames == 8
     ann = doc["annotations"][0]

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from eoras_core.export import write_json
-from eoras_core.formats.amodal_json import amodal_video_document
 from eoras_core.labels import FrameLabel, ObjectLabels, VideoLabels
 from eoras_core.media import write_video
 from eoras_core.resample import resize_mask
@@ -122,13 +120,3 @@ def _source_masks(s: Session, obj_id: int, f: int, size: tuple[int, int]) -> tup
     amodal = resize_mask(edited["amodal"], size) if edited["amodal"] is not None else model[0]
     visible = resize_mask(edited["visible"], size) if edited["visible"] is not None else model[1]
     return amodal, visible
-
-
-def export_annotations(s: Session) -> Path:
-    """The amodal video JSON of every object (human edits win over the model), at source size."""
-    require_clip(s)
-    if not s.results and not s.edits.newest_all():
-        raise UserError("Segment first (step 3): there are no masks to export yet.")
-    doc = amodal_video_document([session_labels(s)])
-    name = Path(s.clip_name).stem or "clip"
-    return write_json(doc, _out_dir() / f"{name}_annotations.json")
