@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from .export import mask_to_rle, rle_to_mask
 
 Box = list[float]  # [x0, y0, x1, y1] in source pixels
+DEFAULT_CATEGORY = "object"
 
 
 @dataclass
@@ -83,7 +85,12 @@ class VideoLabels:
         return self.height, self.width
 
     def check(self) -> None:
-        """Raise ValueError when a mask is not at the video's size or a frame is out of range."""
+        """Raise ValueError when two objects share an id, a mask is not at the video's size or
+        a frame is out of range."""
+        ids = [obj.id for obj in self.objects]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"video {self.name}: object id {twice[0]} is used by two objects")
         for obj in self.objects:
             for f, label in obj.frames.items():
                 if not 0 <= f < self.num_frames:
@@ -94,3 +101,13 @@ class VideoLabels:
                     if list(size) != [self.height, self.width]:
                         raise ValueError(f"object {obj.id} ({obj.name}): {kind} mask of frame {f} is "
                                          f"{size[1]}x{size[0]}, expected the video's {self.width}x{self.height}")
+
+
+def category_names(videos: Sequence[VideoLabels], shared: Sequence[str] | None = None) -> list[str]:
+    """Categories merged by name: a shared list first (in its order), then others as they appear."""
+    names = list(dict.fromkeys(shared or ()))
+    for video in videos:
+        for obj in video.objects:
+            if (obj.category or DEFAULT_CATEGORY) not in names:
+                names.append(obj.category or DEFAULT_CATEGORY)
+    return names or [DEFAULT_CATEGORY]

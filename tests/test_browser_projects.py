@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import _free_port
-from test_browser import ARGS, CHROMIUM, WINDOWS, error_badges, wait_until
+from test_browser import CHROMIUM, WINDOWS, browser, error_badges, wait_until  # noqa: F401 (browser: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ROOT / "assets" / "demo_clips"
@@ -44,16 +44,6 @@ class AppProcess:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(30)
         self.log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,21 +14,10 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..export import mask_to_rle, rle_counts, rle_to_mask
-from ..labels import FrameLabel, ObjectLabels, VideoLabels
+from ..labels import DEFAULT_CATEGORY, FrameLabel, ObjectLabels, VideoLabels, category_names
 
 SCHEMA_VERSION = "eoras-amodal-vis/2.0"
 SCHEMA_NAME = SCHEMA_VERSION.split("/")[0]
-DEFAULT_CATEGORY = "object"
-
-
-def category_names(videos: Sequence[VideoLabels], shared: Sequence[str] | None = None) -> list[str]:
-    """Categories merged by name: a shared list first (in its order), then others as they appear."""
-    names = list(dict.fromkeys(shared or []))
-    for video in videos:
-        for obj in video.objects:
-            if (obj.category or DEFAULT_CATEGORY) not in names:
-                names.append(obj.category or DEFAULT_CATEGORY)
-    return names or [DEFAULT_CATEGORY]
 
 
 def _box(rle: dict) -> tuple[list[float], int]:

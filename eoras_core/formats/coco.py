@@ -17,12 +17,11 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..export import mask_to_rle, rle_to_mask
-from ..labels import FrameLabel, ObjectLabels, VideoLabels
+from ..labels import DEFAULT_CATEGORY, FrameLabel, ObjectLabels, VideoLabels, category_names
 
 __all__ = ["SCHEMA_VERSION", "coco_document", "labels_from_coco"]
 
 SCHEMA_VERSION = "eoras-amodal-coco/1.0"
-DEFAULT_CATEGORY = "object"  # ObjectLabels' default, for an object without one
 MAX_SIDE = 1 << 16  # the largest image side an RLE may have (as rle_to_mask)
 
 
@@ -32,12 +31,12 @@ def coco_document(videos: Sequence[VideoLabels], categories: Sequence[str] | Non
     """COCO document of ``videos``: one image per source frame, one annotation per object and
     frame with a non-empty amodal mask. ``categories``: names listed first, in this order (a
     category list shared between files); the objects' other categories follow."""
-    cat_ids = {name: i + 1 for i, name in enumerate(_category_names(videos, categories))}
+    cat_ids = {name: i + 1 for i, name in enumerate(category_names(videos, categories))}
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     for video_id, video in enumerate(videos, start=1):
         video.check()
-        _check_object_ids(video)
+        video.check()
         first = len(images) + 1  # image id of frame 0
         stem = Path(video.name).stem
         images.extend({"id": first + f, "file_name": f"{stem}/{f:05d}.jpg", "width": int(video.width),
@@ -61,25 +60,6 @@ def coco_document(videos: Sequence[VideoLabels], categories: Sequence[str] | Non
         info["source_sha256"] = videos[0].sha256
     return {"info": info, "images": images, "annotations": annotations,
             "categories": [{"id": i, "name": n, "supercategory": n} for n, i in cat_ids.items()]}
-
-
-def _category_names(videos: Sequence[VideoLabels], categories: Sequence[str] | None) -> list[str]:
-    """The shared names first, then the objects' categories in order of first appearance."""
-    names = list(dict.fromkeys(categories or ()))
-    for video in videos:
-        for obj in video.objects:
-            name = obj.category or DEFAULT_CATEGORY
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def _check_object_ids(video: VideoLabels) -> None:
-    seen: set[int] = set()
-    for obj in video.objects:
-        if obj.id in seen:
-            raise ValueError(f"video {video.name}: object id {obj.id} is used by two objects")
-        seen.add(obj.id)
 
 
 def _label_masks(video: VideoLabels, obj: ObjectLabels, frame: int) -> tuple[np.ndarray, np.ndarray]:

@@ -56,7 +56,7 @@ def write_png_zip(videos: Sequence[VideoLabels], path: str | Path) -> Path:
     prefixes = _video_prefixes(videos)
     for video in videos:
         video.check()
-        _check_object_ids(video)
+        video.check()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -87,14 +87,6 @@ def _video_prefixes(videos: Sequence[VideoLabels]) -> list[str]:
             unique, n = f"{stem}_{n}", n + 1
         prefixes.append(f"{unique}/")
     return prefixes
-
-
-def _check_object_ids(video: VideoLabels) -> None:
-    seen: set[int] = set()
-    for obj in video.objects:
-        if obj.id in seen:
-            raise ValueError(f"video {video.name}: object id {obj.id} is used by two objects")
-        seen.add(obj.id)
 
 
 def _add_object(zf: zipfile.ZipFile, video: VideoLabels, obj: ObjectLabels, folder: str) -> None:
