@@ -216,8 +216,10 @@ class EoRaS(nn.Module):
         out = {
             "full_logits": full_logits.view(shape),
             "vis_logits": vis_logits.view(shape),
-            "full_mask": torch.sigmoid(full_logits).view(shape),
-            "vis_mask": torch.sigmoid(vis_logits).view(shape),
+            # float32 whatever the autocast: a bf16 sigmoid rounds to exactly 1.0 above a logit of
+            # about 6.2, so a confident false positive would get no gradient.
+            "full_mask": torch.sigmoid(full_logits.float()).view(shape),
+            "vis_mask": torch.sigmoid(vis_logits.float()).view(shape),
         }
         if intermediates:
             out["bev"] = bev
