@@ -51,6 +51,40 @@ def test_windows_shapes_padding_and_jitter(split):
     assert not np.allclose(moved, boxes) and (moved >= 0).all() and (moved <= 1).all()
 
 
+def test_photometric_augmentation_changes_crops_not_masks(split):
+    from eoras_core.training import photometric
+
+    crop = (np.random.default_rng(1).random((128, 128, 3)) * 255).astype(np.uint8)
+    params = photometric.sample(np.random.default_rng(3), photometric.Photometric(p=1.0, grey=1.0, noise=1.0, jpeg=1.0))
+    out = photometric.apply(crop, params, np.random.default_rng(4))
+    assert out.shape == crop.shape and out.dtype == np.uint8 and not np.array_equal(out, crop)
+    assert np.abs(out.astype(int)[..., 0] - out[..., 1]).mean() < 6   # grey (up to noise and JPEG)
+    again = photometric.apply(crop, params, np.random.default_rng(4))
+    np.testing.assert_array_equal(out, again)                     # deterministic per window seed
+    plain = TrackWindows(split, seq_len=4, augment=Augment(jitter=0, scale=0, flip=False, photometric=None))[1]
+    looked = TrackWindows(split, seq_len=4, augment=Augment(jitter=0, scale=0, flip=False,
+                                                            photometric=photometric.Photometric(p=1.0)))[1]
+    assert not torch.equal(plain["crops"], looked["crops"])
+    torch.testing.assert_close(plain["amodal"], looked["amodal"])
+    torch.testing.assert_close(plain["visible"], looked["visible"])
+
+
+def test_mask_probabilities_are_float32_under_bf16_autocast(split):
+    """A confident false positive must keep its gradient: p never rounds to 1.0 in bf16."""
+    from eoras_core.build import build_eoras
+
+    model = build_eoras("tiny").train()
+    item = TrackWindows(split, seq_len=2, augment=None)[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(item["crops"][None], item["K"][None])
+    assert out["full_mask"].dtype == torch.float32 and out["vis_mask"].dtype == torch.float32
+    logits = torch.tensor([7.0, 9.0], requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        p = torch.sigmoid(logits.to(torch.bfloat16).float())
+    focal_loss(p, torch.zeros(2)).backward()
+    assert (p < 1).all() and (logits.grad.abs() > 0).all()
+
+
 def _fixed_batch_loss(model, ds):
     batch = {k: torch.stack([ds[i][k] for i in range(len(ds))]) for k in ("crops", "K", "amodal", "visible")}
     model.eval()

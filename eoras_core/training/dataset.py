@@ -1,7 +1,8 @@
 """Training samples: a window of frames of one object track, cropped around jittered boxes.
 
 Box jitter and scale augmentation make the model robust to boxes drawn by people or
-trackers (loose, tight, off-centre), not only the exact boxes of rendered ground truth.
+trackers (loose, tight, off-centre), not only the exact boxes of rendered ground truth;
+photometric augmentation (photometric.py) to cameras that do not render cleanly.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from torch.utils.data import Dataset
 
 from ..crop import crop_mask, crop_patch, enlarged_box
 from ..data.movi import MoviSplit
+from . import photometric
+from .photometric import Photometric
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Augment:
     jitter: float = 0.08         # centre shift, fraction of box size, per track (+ half that per frame)
     scale: float = 0.15          # log-uniform size change up to +-15% per track, per axis
     flip: bool = True            # horizontal flip of the whole window (K's x axis flips too)
+    photometric: Photometric | None = Photometric()   # colour, grey, blur, noise, JPEG (crops only)
 
 
 def jitter_boxes(boxes: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.ndarray:
@@ -70,6 +74,8 @@ class TrackWindows(Dataset):
         crops, full, vis, Ks = [], [], [], []
         meta_K = self._video_K(video)
         flip = self.augment is not None and self.augment.flip and rng.random() < 0.5
+        look = (photometric.sample(rng, self.augment.photometric)
+                if self.augment is not None and self.augment.photometric is not None else None)
         for j, b in zip(idx, boxes):
             f = int(track.frames[j])
             frame = self.split.load_frame(video, f)
@@ -79,7 +85,7 @@ class TrackWindows(Dataset):
                 frame, amodal, visible = frame[:, ::-1], amodal[:, ::-1], visible[:, ::-1]
                 b = np.array([b[0], 1 - b[3], b[2], 1 - b[1]])
             pos = enlarged_box(b, H, W)
-            crops.append(crop_patch(frame, pos))
+            crops.append(photometric.apply(crop_patch(frame, pos), look, rng))
             full.append(crop_mask(amodal, pos))
             vis.append(crop_mask(visible, pos))
             k = meta_K[f].copy()

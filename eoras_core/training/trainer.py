@@ -145,10 +145,15 @@ class Trainer:
             sampler.set_epoch(self.epoch)
         else:
             sampler = RandomSampler(self.data, generator=torch.Generator().manual_seed(self.cfg.seed + self.epoch))
-        return DataLoader(self.data, batch_size=self.cfg.batch, sampler=sampler, num_workers=self.cfg.workers,
+        workers = self.cfg.workers
+        return DataLoader(self.data, batch_size=self.cfg.batch, sampler=sampler, num_workers=workers,
+                          pin_memory=self.device.type == "cuda", persistent_workers=False,
+                          prefetch_factor=4 if workers else None,
                           drop_last=len(self.data) >= self.cfg.batch * self.world)
 
-    def train_step(self, batch: dict[str, torch.Tensor]) -> float:
+    def train_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One optimisation step; returns the loss as a detached tensor (reading it syncs a GPU,
+        so the loop reads it only when it logs)."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         ctx = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else torch.autocast(self.device.type, enabled=False)
         with ctx:
@@ -161,7 +166,7 @@ class Trainer:
         self.optim.step()
         self.sched.step()
         self.step += 1
-        return float(loss.detach())
+        return loss.detach()
 
     def fit(self) -> dict:
         cfg = self.cfg
@@ -174,11 +179,13 @@ class Trainer:
         stop = False
         while self.step < cfg.steps and not stop:
             for batch in self._loader():
-                loss = self.train_step(batch)
+                loss_t = self.train_step(batch)
                 frames_done += batch["crops"].shape[0] * batch["crops"].shape[1] * self.world
                 fps = frames_done / max(1e-9, time.time() - t_frames)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4f}", fps=f"{fps:.1f}")
+                if self.step % 10 == 0 or self.step == 1:  # the only host sync of the loss
+                    loss = float(loss_t)
+                    bar.set_postfix(loss=f"{loss:.4f}", fps=f"{fps:.1f}")
                 if self.is_main and (self.step % 10 == 0 or self.step == 1):
                     with open(log_path, "a") as f:
                         f.write(json.dumps({"step": self.step, "loss": loss, "lr": self.sched.get_last_lr()[0],
