@@ -3,8 +3,10 @@
 Why hand-written: the ground truth must be exact per pixel, and the same intersection code
 decides visible ids, amodal masks, depth and shadows, so they can never disagree.
 
-Every shape lives in its own local frame inside the unit cube [-1, 1]^3 (the torus is flat:
-|z| <= TORUS_MINOR). Rays are passed as components (ox, oy, oz, dx, dy, dz): each may be a
+Every v1 shape lives in its own local frame inside the unit cube [-1, 1]^3 (the torus is flat:
+|z| <= TORUS_MINOR). The v2 shapes (icosphere, capsule, rounded box) all contain the unit
+ball, so "scale" means the same thing for every kind: the half-size of the object's core;
+the icosphere's vertices and the capsule's caps reach a little beyond the cube. Rays are passed as components (ox, oy, oz, dx, dy, dz): each may be a
 scalar or an array of one common shape (e.g. one origin and (h, w) directions for camera
 rays, or (M,) origins and one direction for shadow rays). Directions are unit length, so the
 returned ``t`` is a local distance; misses are +inf.
@@ -15,19 +17,69 @@ import math
 
 import numpy as np
 
-__all__ = ["KINDS", "TORUS_MAJOR", "TORUS_MINOR", "intersect", "local_normal", "support",
-           "bounding_radius", "local_extent"]
+__all__ = ["KINDS", "V1_KINDS", "TORUS_MAJOR", "TORUS_MINOR", "CAPSULE_HALF", "ROUND_RADIUS",
+           "intersect", "local_normal", "support", "bounding_radius", "local_extent",
+           "horizontal_radius"]
 
-KINDS: tuple[str, ...] = ("sphere", "cube", "cylinder", "cone", "torus")
+V1_KINDS: tuple[str, ...] = ("sphere", "cube", "cylinder", "cone", "torus")
+KINDS: tuple[str, ...] = V1_KINDS + ("icosphere", "capsule", "rounded_box")
 TORUS_MAJOR = 0.7           # ring radius; the outer radius is MAJOR + MINOR = 1
 TORUS_MINOR = 0.3           # tube radius
 CONE_SLOPE = 0.5            # base radius 1 at z = -1, apex at z = +1: r(z) = (1 - z) / 2
 TORUS_STEPS = 64            # sphere-tracing iterations (enough for all but grazing rays)
 TORUS_EPS = 2e-4            # a ray "hits" when the signed distance falls below this
+CAPSULE_HALF = 0.75         # capsule: radius 1 around the segment |z| <= CAPSULE_HALF
+ROUND_RADIUS = 0.3          # rounded box: the cube [-1, 1]^3 with edges rounded by this radius
+_CORE = 1.0 - ROUND_RADIUS  # half-size of the rounded box's sharp core
 _INF = np.float32(np.inf)
 Arr = np.ndarray | float        # a ray component: one value for all rays, or one per ray
+
+
+def _icosphere() -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (42, 3) and face planes (80, 4) = (n, h) with n.p <= h inside, of a once
+    subdivided icosahedron scaled so its inscribed radius is 1 (it holds the unit ball)."""
+    phi = (1.0 + math.sqrt(5.0)) / 2.0
+    verts = [np.array(v, np.float64) for v in
+             [(-1, phi, 0), (1, phi, 0), (-1, -phi, 0), (1, -phi, 0), (0, -1, phi), (0, 1, phi),
+              (0, -1, -phi), (0, 1, -phi), (phi, 0, -1), (phi, 0, 1), (-phi, 0, -1), (-phi, 0, 1)]]
+    verts = [v / np.linalg.norm(v) for v in verts]
+    faces = [(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), (5, 11, 4),
+             (11, 10, 2), (10, 7, 6), (7, 1, 8), (3, 9, 4), (3, 4, 2), (3, 2, 6), (3, 6, 8),
+             (3, 8, 9), (4, 9, 5), (2, 4, 11), (6, 2, 10), (8, 6, 7), (9, 8, 1)]
+    mids: dict[tuple[int, int], int] = {}
+
+    def mid(a: int, b: int) -> int:
+        key = (min(a, b), max(a, b))
+        if key not in mids:
+            m = verts[a] + verts[b]
+            verts.append(m / np.linalg.norm(m))
+            mids[key] = len(verts) - 1
+        return mids[key]
+
+    fine = []
+    for a, b, c in faces:
+        ab, bc, ca = mid(a, b), mid(b, c), mid(c, a)
+        fine += [(a, ab, ca), (b, bc, ab), (c, ca, bc), (ab, bc, ca)]
+    V = np.array(verts)
+    planes = []
+    for a, b, c in fine:
+        n = np.cross(V[b] - V[a], V[c] - V[a])
+        n /= np.linalg.norm(n)
+        n *= np.sign(n @ V[a])                        # outward
+        planes.append([*n, n @ V[a]])
+    P = np.array(planes)
+    inner = P[:, 3].min()
+    P[:, 3] /= inner
+    return V / inner, P
+
+
+ICO_VERTS, ICO_PLANES = _icosphere()
+_ICO_N = ICO_PLANES[:, :3].astype(np.float32)
+_ICO_H = ICO_PLANES[:, 3].astype(np.float32)
 _BOUND = {"sphere": 1.0, "cube": math.sqrt(3.0), "cylinder": math.sqrt(2.0),
-          "cone": math.sqrt(2.0), "torus": 1.0}
+          "cone": math.sqrt(2.0), "torus": 1.0,
+          "icosphere": float(np.linalg.norm(ICO_VERTS, axis=1).max()),
+          "capsule": 1.0 + CAPSULE_HALF, "rounded_box": _CORE * math.sqrt(3.0) + ROUND_RADIUS}
 
 
 def bounding_radius(kind: str) -> float:
@@ -37,6 +89,10 @@ def bounding_radius(kind: str) -> float:
 
 def local_extent(kind: str) -> np.ndarray:
     """Half-sizes (3,) of the shape's local axis-aligned box (for Kubric's bboxes_3d)."""
+    if kind == "icosphere":
+        return np.abs(ICO_VERTS).max(axis=0)
+    if kind == "capsule":
+        return np.array([1.0, 1.0, 1.0 + CAPSULE_HALF])
     return np.array([1.0, 1.0, TORUS_MINOR if kind == "torus" else 1.0])
 
 
@@ -57,7 +113,28 @@ def support(kind: str, v: np.ndarray) -> float:
         return max(vz, rho - vz)
     if kind == "torus":
         return TORUS_MAJOR * rho + TORUS_MINOR
+    if kind == "icosphere":
+        return float((ICO_VERTS @ np.array([vx, vy, vz])).max())
+    if kind == "capsule":
+        return 1.0 + CAPSULE_HALF * abs(vz)
+    if kind == "rounded_box":
+        return _CORE * (abs(vx) + abs(vy) + abs(vz)) + ROUND_RADIUS
     raise ValueError(f"unknown primitive {kind!r}")
+
+
+def horizontal_radius(kind: str, base: np.ndarray, samples: int = 48) -> float:
+    """max |p_xy| over the shape posed by ``base`` (3, 3) world-from-local: the radius of the
+    vertical cylinder that holds it while it spins about world z.
+
+    Equal to the largest support over horizontal directions; sampled at ``samples`` angles
+    and divided by cos(pi / samples), so it never underestimates.
+    """
+    if kind == "sphere":
+        return 1.0
+    ang = np.arange(samples) * (2.0 * math.pi / samples)
+    dirs = np.stack([np.cos(ang), np.sin(ang), np.zeros(samples)], 1) @ np.asarray(base)   # local
+    best = max(support(kind, d) for d in dirs)
+    return min(best / math.cos(math.pi / samples), bounding_radius(kind))
 
 
 def _quadratic_roots(a, b, c):
@@ -167,7 +244,102 @@ def _torus(ox, oy, oz, dx, dy, dz, tmin):
     return out.reshape(shape)
 
 
-_INTERSECT = {"sphere": _sphere, "cube": _cube, "cylinder": _cylinder, "cone": _cone, "torus": _torus}
+def _planes_hit(ox, oy, oz, dx, dy, dz, tmin, planes=slice(None)):
+    """Convex polyhedron, rays (M,) against faces (F,) at once: the ray is inside every
+    half-space n.p <= h between the latest entry and the earliest exit."""
+    nx, ny, nz = (_ICO_N[planes, k][:, None] for k in range(3))
+    h = _ICO_H[planes][:, None]
+    den = nx * dx + ny * dy + nz * dz                                   # (F, M)
+    t = (h - (nx * ox + ny * oy + nz * oz)) / den
+    enter = den < 0
+    tn = np.where(enter, t, -_INF).max(axis=0)
+    tf = np.where(enter | (den == 0), _INF, t).min(axis=0)
+    parallel_out = ((den == 0) & (h < nx * ox + ny * oy + nz * oz)).any(axis=0)
+    return _interval_hit(tn, np.where(parallel_out, -_INF, tf), tmin)
+
+
+def _icosphere_hit(ox, oy, oz, dx, dy, dz, tmin):
+    """The once-subdivided icosahedron (80 faces). From one outside origin (camera rays), rays
+    through the inscribed unit ball must hit, and enter through a face that looks at the
+    origin, so only those faces are tested; the thin band between the inscribed and the
+    circumscribed ball, and rays with their own origins, test every face."""
+    comps = [np.asarray(v, np.float32) for v in (ox, oy, oz, dx, dy, dz)]
+    shape = np.broadcast_shapes(*(c.shape for c in comps))
+    ox, oy, oz, dx, dy, dz = (np.broadcast_to(c, shape).reshape(-1) for c in comps)
+    out = np.full(ox.shape, _INF, np.float32)
+    b = ox * dx + oy * dy + oz * dz
+    rho2 = ox * ox + oy * oy + oz * oz - b * b                         # squared ray-centre distance
+    rc2 = np.float32(_BOUND["icosphere"] ** 2)
+    todo = np.flatnonzero(rho2 <= rc2)
+    single = all(c.ndim == 0 for c in comps[:3])
+    if single and float(ox[0] ** 2 + oy[0] ** 2 + oz[0] ** 2) > rc2 and todo.size:
+        o = np.array([ox[0], oy[0], oz[0]], np.float32)
+        front = np.flatnonzero(_ICO_N @ o > _ICO_H)
+        core = todo[(rho2[todo] < 1.0) & (b[todo] < 0)]
+        nx, ny, nz = (_ICO_N[front, k][:, None] for k in range(3))
+        num = (_ICO_H[front] - _ICO_N[front] @ o)[:, None]
+        t = (num / (nx * dx[core] + ny * dy[core] + nz * dz[core])).max(axis=0)
+        out[core] = np.where(t > tmin, t, _INF)
+        todo = np.setdiff1d(todo, core, assume_unique=True)
+    for i in range(0, todo.size, 4096):                               # bounded (F, M) temporaries
+        j = todo[i:i + 4096]
+        out[j] = _planes_hit(ox[j], oy[j], oz[j], dx[j], dy[j], dz[j], tmin)
+    return out.reshape(shape)
+
+
+def _capsule(ox, oy, oz, dx, dy, dz, tmin):
+    """Union of the side (unit cylinder over |z| <= CAPSULE_HALF) and two unit end spheres."""
+    a = dx * dx + dy * dy
+    b = ox * dx + oy * dy
+    c = ox * ox + oy * oy - 1.0
+    par = a < 1e-12
+    t0, t1, real = _quadratic_roots(np.where(par, 1.0, a), b, c)
+    best = np.full(np.broadcast(t0, oz, dz).shape, _INF, dtype=np.result_type(t0, np.float32))
+    for t in (t0, t1):
+        z = oz + t * dz
+        ok = real & ~par & (t > tmin) & (np.abs(z) <= CAPSULE_HALF)
+        best = np.where(ok & (t < best), t, best)
+    for zc in (-CAPSULE_HALF, CAPSULE_HALF):
+        best = np.minimum(best, _sphere(ox, oy, oz - zc, dx, dy, dz, tmin))
+    return best
+
+
+def _rounded_box(ox, oy, oz, dx, dy, dz, tmin):
+    """Exact ray/rounded-box hit (after Inigo Quilez): enter the outer box, fold the entry
+    point into the first octant; a face region is a hit, otherwise the one corner sphere and
+    the three edge cylinders of that octant decide."""
+    ox, oy, oz, dx, dy, dz = np.broadcast_arrays(*(np.asarray(v, np.float32) for v in (ox, oy, oz, dx, dy, dz)))
+    x0, x1 = _slab(ox, dx)
+    y0, y1 = _slab(oy, dy)
+    z0, z1 = _slab(oz, dz)
+    tn = np.maximum(np.maximum(x0, y0), z0)
+    tf = np.minimum(np.minimum(x1, y1), z1)
+    box = (tn <= tf) & (tf > tmin)
+    t = np.maximum(tn, np.float32(tmin))
+    t = np.where(box, t, 0)
+    o, d = [ox, oy, oz], [dx, dy, dz]
+    sg = [np.where(oi + t * di < 0, -1.0, 1.0).astype(np.float32) for oi, di in zip(o, d)]
+    o = [oi * si for oi, si in zip(o, sg)]
+    d = [di * si for di, si in zip(d, sg)]
+    q = [oi + t * di - _CORE for oi, di in zip(o, d)]
+    face = np.minimum(np.minimum(np.maximum(q[0], q[1]), np.maximum(q[1], q[2])), np.maximum(q[2], q[0])) < 0
+    oc = [oi - _CORE for oi in o]
+    r2 = ROUND_RADIUS * ROUND_RADIUS
+    best = _sphere(oc[0] / ROUND_RADIUS, oc[1] / ROUND_RADIUS, oc[2] / ROUND_RADIUS, d[0], d[1], d[2],
+                   tmin / ROUND_RADIUS) * ROUND_RADIUS                   # corner sphere
+    for ax, (i, j) in enumerate(((1, 2), (0, 2), (0, 1))):             # edges along x, y, z
+        a = d[i] * d[i] + d[j] * d[j]
+        b = oc[i] * d[i] + oc[j] * d[j]
+        c = oc[i] * oc[i] + oc[j] * oc[j] - r2
+        par = a < 1e-12
+        h, _, real = _quadratic_roots(np.where(par, 1.0, a), b, c)
+        ok = real & ~par & (h > tmin) & (np.abs(o[ax] + h * d[ax]) <= _CORE) & (h < best)
+        best = np.where(ok, h, best)
+    return np.where(box, np.where(face, t, best), _INF)
+
+
+_INTERSECT = {"sphere": _sphere, "cube": _cube, "cylinder": _cylinder, "cone": _cone, "torus": _torus,
+              "icosphere": _icosphere_hit, "capsule": _capsule, "rounded_box": _rounded_box}
 
 
 def intersect(kind: str, ox: Arr, oy: Arr, oz: Arr, dx: Arr, dy: Arr, dz: Arr, tmin: float = 0.0) -> np.ndarray:
@@ -203,4 +375,12 @@ def local_normal(kind: str, px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> t
         r = np.maximum(np.sqrt(px * px + py * py), 1e-12)
         f = 1.0 - TORUS_MAJOR / r
         return px * f, py * f, pz
+    if kind == "icosphere":                           # the face whose plane the point lies on
+        n = _ICO_N[np.argmax(_ICO_N[:, 0:1] * px + _ICO_N[:, 1:2] * py + _ICO_N[:, 2:3] * pz
+                             - _ICO_H[:, None], axis=0)]
+        return n[:, 0], n[:, 1], n[:, 2]
+    if kind == "capsule":
+        return px, py, pz - np.clip(pz, -CAPSULE_HALF, CAPSULE_HALF)
+    if kind == "rounded_box":
+        return tuple(np.sign(p) * np.maximum(np.abs(p) - _CORE, 0) for p in (px, py, pz))
     raise ValueError(f"unknown primitive {kind!r}")

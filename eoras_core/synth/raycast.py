@@ -25,7 +25,7 @@ BACKGROUND_DEPTH = 1000.0     # depth written for sky pixels (finite, so means s
 GROUND_FAR = 150.0            # the ground is cut at this ray distance (horizon haze beyond)
 CHECKER_FADE = 40.0           # checker contrast fades out by this distance (anti-aliasing)
 SHADOW_EPS = 2e-3             # shadow-ray origin offset along the normal, world units
-_CONVEX = {"sphere", "cube", "cylinder", "cone"}
+_CONVEX = {"sphere", "cube", "cylinder", "cone", "icosphere", "capsule", "rounded_box"}
 # material -> (diffuse weight, specular weight, shininess, reflection weight)
 _MATERIALS = {"rubber": (1.0, 0.25, 12.0, 0.0), "metal": (0.45, 1.0, 70.0, 0.45)}
 
