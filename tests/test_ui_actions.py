@@ -162,6 +162,25 @@ def test_every_layer_changes_the_picture(demo_session, engine):
     assert (shown != hidden).any()
 
 
+def test_uncertainty_band_and_per_object_confidence(demo_session, engine):
+    from ui.refresh import object_label
+    from ui.uncertainty import confidence, uncertain_band
+
+    s = demo_session
+    segment(s, engine)
+    obj_id = next(iter(s.results))
+    res = s.results[obj_id]
+    sure = confidence(res)
+    probs = res.full_prob
+    assert 0.0 < sure <= 1.0 and sure == pytest.approx((probs >= 0.7).sum() / (probs > 0.5).sum())
+    assert object_label(s, obj_id).endswith(f"· {round(100 * sure)}% sure")
+    f = int(res.frames[0])
+    band = uncertain_band(res, f)
+    p = res.amodal_prob(f)
+    np.testing.assert_array_equal(band, (p > 0.3) & (p < 0.7))
+    assert uncertain_band(res, s.num_frames + 5) is None
+
+
 def test_occlusion_rates_follow_edits(demo_session, engine):
     s = demo_session
     segment(s, engine)

@@ -25,6 +25,7 @@ from .painting import consistent
 from .scene_loading import SourceVideo
 from .session import Session
 from .stored_track import StoredTrack
+from .uncertainty import confidence
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def model_doc(m: SourceMap, s: Session, obj_id: int) -> dict:
         amodal.append(mask_to_rle(amo))
         visible.append(mask_to_rle(vis))
     return {"object": obj_id, "checkpoint": result_checkpoint(s, obj_id), "time": s.result_time.get(obj_id),
-            "frames": frames, "boxes": boxes, "amodal": amodal, "visible": visible}
+            "confidence": confidence(res), "frames": frames, "boxes": boxes, "amodal": amodal, "visible": visible}
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -193,6 +194,7 @@ def restore(s: Session, saved: SavedProject, m: SourceMap) -> None:
                                         np.array([m.box_in(doc["boxes"][i]) for i in rows]).reshape(-1, 4),
                                         [doc["amodal"][i] for i in rows], [doc["visible"][i] for i in rows])
         s.results[obj_id].checkpoint = doc.get("checkpoint")
+        s.results[obj_id].confidence = doc.get("confidence") if isinstance(doc.get("confidence"), (int, float)) else None
         s.result_time[obj_id] = doc.get("time") or 0.0
         if saved_obj.up_to_date:
             s.result_sig[obj_id] = s.signature(obj_id)

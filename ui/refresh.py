@@ -14,6 +14,7 @@ from .projects import save
 from .queries import frame_text, selected_object
 from .render import bev_views, render_frame, render_timeline, slot_views
 from .session import Session
+from .uncertainty import confidence
 
 if TYPE_CHECKING:
     from .app import Studio
@@ -41,9 +42,17 @@ def side_views(ui: Studio, s: Session, f: int) -> dict:
     return {ui.bev.plot: bev_fig, ui.bev.note: bev_note, ui.slots.plot: slot_fig, ui.slots.note: slot_note}
 
 
+def object_label(s: Session, obj_id: int) -> str:
+    """The object's name, with how sure the model is of its masks once it has a clip run."""
+    res = s.results.get(obj_id)
+    sure = confidence(res) if res is not None else None
+    name = s.objects[obj_id].name
+    return name if sure is None else f"{name} · {round(100 * sure)}% sure"
+
+
 def object_view(ui: Studio, s: Session) -> dict:
     """The object list, the selected object's details and the per-object show toggles."""
-    choices = [(o.name, i) for i, o in s.objects.items()]
+    choices = [(object_label(s, i), i) for i in s.objects]
     sel = selected_object(s)
     shown = [i for i, o in s.objects.items() if o.shown and i not in s.view.hidden]
     O = ui.objects
@@ -52,7 +61,7 @@ def object_view(ui: Studio, s: Session) -> dict:
         O.name: sel.name if sel else "", O.category: sel.category if sel else "",
         O.colour: "#%02x%02x%02x" % sel.colour if sel else "#e6194b",
         O.track_after: sel.track_after_last if sel else True,
-        ui.layers.shown: gr.CheckboxGroup(choices=choices, value=shown),
+        ui.layers.shown: gr.CheckboxGroup(choices=[(o.name, i) for i, o in s.objects.items()], value=shown),
     }
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from .compositing import LayerStyle, ObjectLayer, composite, display_scale
 from .queries import model_result, object_masks, occlusion_rates
 from .session import Session
+from .uncertainty import uncertain_band
 from .bev_view import bev_caption, bev_figure, lateral_sign
 from .slot_view import object_crop, slot_caption, slot_figure
 from .views import TimelineRow, bev_footprint, draw_polygon, fit_pca_basis, heatmap_overlay, timeline_image
@@ -19,7 +20,7 @@ LAYERS = {
     "visible": "visible", "amodal": "amodal", "occluded": "occluded", "boxes": "boxes", "labels": "labels",
     "GT visible": "gt_visible", "GT amodal": "gt_amodal", "GT occluded": "gt_occluded", "error vs GT": "error",
 }
-EXTRA_LAYERS = ("BEV footprint", "slot attention")
+EXTRA_LAYERS = ("uncertainty", "BEV footprint", "slot attention")
 GT_LAYERS = ("GT visible", "GT amodal", "GT occluded", "error vs GT")
 ALL_LAYERS = (*LAYERS, *EXTRA_LAYERS)
 
@@ -73,6 +74,8 @@ def render_frame(s: Session, frame: int, config=None, display: bool = True) -> n
     image = np.asarray(s.clip[frame])
     k = display_scale(*image.shape[:2]) if display else 1
     out = composite(image, frame_objects(s, frame), layer_style(s), s.pending, scale=k)
+    if "uncertainty" in s.view.layers:
+        out = _uncertainty(s, frame, out, k)
     res = _selected_result(s, frame)
     if "slot attention" in s.view.layers and res is not None:
         heat = res.slot_image_attention(frame, s.view.slot, s.view.direction)
@@ -82,6 +85,24 @@ def render_frame(s: Session, frame: int, config=None, display: bool = True) -> n
         poly = footprint(s, frame, config)
         if poly is not None:
             out = draw_polygon(out, poly * k, (255, 255, 0))
+    return out
+
+
+def _uncertainty(s: Session, frame: int, out: np.ndarray, k: int) -> np.ndarray:
+    """Magenta over every shown object's pixels where the model is unsure (see ui/uncertainty.py)."""
+    band = None
+    for obj_id, obj in s.objects.items():
+        if not obj.shown or obj_id in s.view.hidden:
+            continue
+        res = model_result(s, obj_id, frame)
+        here = uncertain_band(res, frame) if res is not None else None
+        if here is not None:
+            band = here if band is None else band | here
+    if band is None or not band.any():
+        return out
+    band = _upscaled(band.astype(np.uint8), k).astype(bool) if k > 1 else band
+    out = out.copy()
+    out[band] = (0.45 * out[band] + 0.55 * np.array([255, 0, 255])).astype(np.uint8)
     return out
 
 

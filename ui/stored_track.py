@@ -31,6 +31,7 @@ class StoredTrack:
         H, W = frame_size
         self.obj_id = obj_id
         self.checkpoint: str | None = None   # the model that made these masks
+        self.confidence: float | None = None  # ui/uncertainty.confidence of the run, as saved
         self.frame_size = (int(H), int(W))
         self.frames = np.asarray(frames, np.int64)
         self.boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
