@@ -135,9 +135,9 @@ def composite_clip(sources: list[Source], rng: np.random.Generator, T: int, size
             cy, cx = (p0 + vel * t).astype(int)
             y0, x0 = cy - s // 2, cx - s // 2
             ys, xs = slice(max(0, y0), min(size, y0 + s)), slice(max(0, x0), min(size, x0 + s))
+            if ys.stop <= ys.start or xs.stop <= xs.start:
+                continue  # wholly outside the frame
             ms = m[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
-            if ms.size == 0:
-                continue
             amodal[k, t, ys, xs] = ms
             region = frames[t, ys, xs]
             region[ms] = tx_t[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0][ms]
