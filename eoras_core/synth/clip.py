@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .camera_fx import apply_camera_fx
 from .geometry import quat_from_matrix
 from .primitives import KINDS, local_extent
 from ..boxes import kubric_boxes_of_ids
@@ -18,9 +19,10 @@ from ..intrinsics import kubric_K
 from .raycast import BACKGROUND_DEPTH, camera_rays, render_frame
 from .scene import SceneConfig, sample_scene
 
-__all__ = ["Clip", "render_clip", "GENERATOR"]
+__all__ = ["Clip", "render_clip", "GENERATOR", "GENERATOR_VERSION"]
 
 GENERATOR = "movi-lite"
+GENERATOR_VERSION = 2           # 2: styles, textures, photos, 1-3 lights, camera artefacts
 
 
 @dataclass
@@ -73,17 +75,20 @@ def _project(points: np.ndarray, K: np.ndarray, cam_pos: np.ndarray, cam_R: np.n
 
 
 def render_clip(seed: int, frames: int = 24, size: int | tuple[int, int] = 256, *,
-                min_objects: int = 3, max_objects: int = 10, config: SceneConfig | None = None,
-                object_depth: bool = False) -> Clip:
+                min_objects: int | None = None, max_objects: int | None = None,
+                config: SceneConfig | None = None, object_depth: bool = False) -> Clip:
     """Render one clip, fully determined by ``seed`` (bit-identical on reruns).
 
     size: S for S x S or (H, W). ``config`` overrides every scene setting (then frames,
-    size and the object counts given here replace its fields). object_depth=True also
-    returns each object's own depth (N, T, H, W), e.g. to check occlusion order.
+    size and any object counts given here replace its fields; the default config has 3-10
+    objects, scene.make_config(dense=True) 6-12). object_depth=True also returns each
+    object's own depth (N, T, H, W), e.g. to check occlusion order. v2 clips get their
+    camera artefacts (blur, noise, JPEG) on ``frames`` only.
     """
     H, W = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-    cfg = dataclasses.replace(config or SceneConfig(), num_frames=int(frames), height=H, width=W,
-                              min_objects=int(min_objects), max_objects=int(max_objects))
+    cfg = config or SceneConfig()
+    counts = {k: int(v) for k, v in (("min_objects", min_objects), ("max_objects", max_objects)) if v is not None}
+    cfg = dataclasses.replace(cfg, num_frames=int(frames), height=H, width=W, **counts)
     rng = np.random.default_rng(seed)
     scene = sample_scene(rng, cfg)
     T, N = cfg.num_frames, len(scene.objects)
@@ -97,6 +102,8 @@ def render_clip(seed: int, frames: int = 24, size: int | tuple[int, int] = 256, 
     for f in range(T):
         render_frame(scene, f, rays, K, rgb[f], ids[f], depth[f], amodal[:, f],
                      None if odepth is None else odepth[:, f])
+    if scene.look is not None:
+        rgb = apply_camera_fx(rgb, scene.look.camera_fx, scene.fx_rng)
 
     Ks = np.repeat(K[None], T, 0).astype(np.float32)
     boxes = [kubric_boxes_of_ids(ids, k) for k in range(N)]
@@ -118,12 +125,15 @@ def render_clip(seed: int, frames: int = 24, size: int | tuple[int, int] = 256, 
                                         scene.cam_rotations),
             "visibility": visibility[k],
             "bboxes": boxes[k][0], "bbox_frames": boxes[k][1],
+            **({} if obj.surface is None else {**obj.surface.info(), "placement": obj.placement}),
         })
     info = {"light_direction": scene.light_dir.tolist(), "ambient": scene.ambient, "sun": scene.sun,
             "ground_colors": scene.ground_colors.tolist(), "ground_tile": scene.ground_tile,
             "sky_colors": scene.sky_colors.tolist(), "background_depth": BACKGROUND_DEPTH,
             "depth_convention": "euclidean distance from the camera centre along the pixel ray",
-            "times": times.tolist()}
+            "times": times.tolist(), "generator_version": 1 if scene.look is None else GENERATOR_VERSION}
+    if scene.look is not None:
+        info.update(scene.look.info())
     return Clip(seed=int(seed), frames=rgb, visible_ids=ids, amodal=amodal, depth=depth, K=Ks,
                 cam_positions=scene.cam_positions.astype(np.float32), cam_R=scene.cam_rotations.astype(np.float32),
                 cam_quaternions=quat_from_matrix(scene.cam_rotations).astype(np.float32), objects=objects,

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..data.movi import write_movi_video
 from ..intrinsics import horizontal_fov
-from .clip import GENERATOR, Clip
+from .clip import GENERATOR, GENERATOR_VERSION, Clip
 from .raycast import BACKGROUND_DEPTH
 
 __all__ = ["write_clip", "to_json"]
@@ -48,7 +48,8 @@ def write_clip(clip: Clip, folder: str | Path, extra_metadata: dict[str, Any] | 
     depth_range = [float(finite.min()), float(finite.max())] if finite.size else [0.0, 0.0]
     meta = {"seed": clip.seed, "generator": GENERATOR, "frame_rate": cfg.fps,
             "depth_range": depth_range, **(extra_metadata or {})}
-    flags = {**dataclasses.asdict(cfg), "generator": GENERATOR}
+    flags = {**dataclasses.asdict(cfg), "generator": GENERATOR,
+             "generator_version": 1 if cfg.style == "v1" else GENERATOR_VERSION}
     return write_movi_video(folder, clip.frames, clip.visible_ids, clip.amodal, clip.K,
                             instances_meta=[to_json(o) for o in clip.objects], depth=clip.depth,
                             camera=to_json(camera), metadata_extra=to_json(meta),

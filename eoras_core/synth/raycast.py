@@ -8,6 +8,10 @@ depth test that produces the visible ids.
 
 Depth is the Euclidean distance from the camera centre along each pixel's ray (Kubric's
 convention); pixels showing the sky get BACKGROUND_DEPTH.
+
+v1 scenes are shaded here (one sun, checker ground, sky gradient); v2 scenes (scene.look set)
+cast one shadow pass per light, jittered over the light's disc when it is soft, and are shaded
+by shading.py. The geometry passes, hence all ground truth, are the same for both.
 """
 from __future__ import annotations
 
@@ -86,9 +90,18 @@ def _object_rect(center, radius, cam_pos, cam_rot, K, H, W):
 
 
 def _shadow_rect(center: np.ndarray, radius: float, light: np.ndarray, cam_pos: np.ndarray,
-                 cam_rot: np.ndarray, K: np.ndarray, H: int, W: int) -> tuple[int, int, int, int] | None:
-    """Rectangle holding every point above the ground that the sphere can shade."""
-    far = center - light * ((center[2] + radius) / max(light[2], 1e-3))
+                 cam_rot: np.ndarray, K: np.ndarray, H: int, W: int,
+                 spread: float = 0.0) -> tuple[int, int, int, int] | None:
+    """Rectangle holding every point above the ground that the sphere can shade, for light
+    directions within ``spread`` radians of ``light`` (the shadow volume is then held by a
+    capsule whose end spheres grow by the drift of the farthest ray)."""
+    if spread > 0:
+        low = light[2] * math.cos(spread) - math.sqrt(max(1.0 - light[2] ** 2, 0.0)) * math.sin(spread)
+        reach = (center[2] + radius) / max(low, 1e-3)
+        far = center - light * reach
+        radius = radius + reach * math.tan(spread)
+    else:
+        far = center - light * ((center[2] + radius) / max(light[2], 1e-3))
     b0 = _sphere_bounds(center, radius, cam_pos, cam_rot, K)
     b1 = _sphere_bounds(far, radius, cam_pos, cam_rot, K)
     if isinstance(b0, str) or isinstance(b1, str):
@@ -151,7 +164,9 @@ def render_frame(scene: Scene, f: int, rays: np.ndarray, K: np.ndarray, rgb: np.
     px, py, pz = ox + t * dx, oy + t * dy, oz + t * dz
     nx, ny, nz = np.zeros_like(t), np.zeros_like(t), np.ones_like(t)
     fnx, fny, fnz = nx.reshape(-1), ny.reshape(-1), nz.reshape(-1)
+    local: list[tuple[np.ndarray, tuple[np.ndarray, ...]] | None] = []
     for i, obj in enumerate(scene.objects):           # normals of the visible pixels
+        local.append(None)
         if rects[i] is None:
             continue
         y0, y1, x0, x1 = rects[i]
@@ -164,20 +179,51 @@ def render_frame(scene: Scene, f: int, rays: np.ndarray, K: np.ndarray, rgb: np.
         inv = 1.0 / obj.scale
         lp = _rot(M, (px.reshape(-1)[flat] - c[0]) * inv, (py.reshape(-1)[flat] - c[1]) * inv,
                   (pz.reshape(-1)[flat] - c[2]) * inv)
+        local[i] = (flat, lp)
         wn = _rot(obj.rotations[f], *local_normal(obj.kind, *lp))
         norm = 1.0 / np.maximum(np.sqrt(wn[0] ** 2 + wn[1] ** 2 + wn[2] ** 2), 1e-12)
         fnx[flat], fny[flat], fnz[flat] = wn[0] * norm, wn[1] * norm, wn[2] * norm
 
-    L = scene.light_dir
+    n = (nx, ny, nz)
+    origins = tuple((p + q * SHADOW_EPS).reshape(-1) for p, q in zip((px, py, pz), n))
+    if scene.look is None:                            # v1: one sun, hard shadows
+        L = scene.light_dir
+        ndotl = nx * float(L[0]) + ny * float(L[1]) + nz * float(L[2])
+        lit = (ndotl > 0) & ~sky
+        shadow = _cast_shadows(scene, f, L, None, 0.0, lit, ids, origins, K)
+        _shade(scene, ids, sky, t, (px, py), n, (dx, dy, dz), ndotl, shadow, rgb)
+        return
+    from .lights import direction_maps
+    from .shading import shade_v2
+
+    shadows = []
+    for k, light in enumerate(scene.look.lights):
+        L = light.direction
+        lit = (nx * float(L[0]) + ny * float(L[1]) + nz * float(L[2]) > 0) & ~sky
+        maps = None
+        if light.softness > 0:
+            key = ("dirs", k, H, W)
+            if key not in scene.look.cache:
+                scene.look.cache[key] = direction_maps(light, H, W)
+            maps = scene.look.cache[key]
+        shadows.append(_cast_shadows(scene, f, L, maps, light.softness, lit, ids, origins, K))
+    shade_v2(scene, ids, sky, t, (px, py), n, (dx, dy, dz), shadows, local, K, rgb)
+
+
+def _cast_shadows(scene: Scene, f: int, L: np.ndarray, maps: tuple[np.ndarray, ...] | None, spread: float,
+                  lit: np.ndarray, ids: np.ndarray, origins: tuple[np.ndarray, ...], K: np.ndarray) -> np.ndarray:
+    """Shadow mask (H, W) bool of the lit pixels ``lit`` (H, W) for light direction L (3,), or
+    per-pixel directions ``maps`` (three (H, W)) within ``spread`` rad of L; shadow-ray
+    origins are the surface points nudged along their normals, three flat (H*W,) arrays."""
+    H, W = ids.shape
+    cam_pos, cam_rot = scene.cam_positions[f], scene.cam_rotations[f]
     lx, ly, lz = (float(v) for v in L)
-    ndotl = nx * lx + ny * ly + nz * lz
-    lit = (ndotl > 0) & ~sky
     shadow = np.zeros((H, W), bool)
     fshadow = shadow.reshape(-1)
-    sx, sy, sz = (px + nx * SHADOW_EPS).reshape(-1), (py + ny * SHADOW_EPS).reshape(-1), (pz + nz * SHADOW_EPS).reshape(-1)
-    for j, obj in enumerate(scene.objects):           # shadow rays towards the sun
+    sx, sy, sz = origins
+    for j, obj in enumerate(scene.objects):           # shadow rays towards the light
         c = obj.positions[f]
-        rect = _shadow_rect(c, obj.radius, L, cam_pos, cam_rot, K, H, W)
+        rect = _shadow_rect(c, obj.radius, L, cam_pos, cam_rot, K, H, W, spread)
         if rect is None:
             continue
         y0, y1, x0, x1 = rect
@@ -189,6 +235,8 @@ def render_frame(scene: Scene, f: int, rays: np.ndarray, K: np.ndarray, rgb: np.
             continue
         flat = (yy + y0) * W + (xx + x0)
         wx, wy, wz = sx[flat] - c[0], sy[flat] - c[1], sz[flat] - c[2]
+        if maps is not None:
+            lx, ly, lz = (m.reshape(-1)[flat] for m in maps)
         b = wx * lx + wy * ly + wz * lz               # bounding-sphere pre-test
         disc = b * b - (wx * wx + wy * wy + wz * wz - obj.radius ** 2)
         keep = np.nonzero((disc >= 0) & (np.sqrt(np.maximum(disc, 0)) > b))[0]
@@ -197,11 +245,14 @@ def render_frame(scene: Scene, f: int, rays: np.ndarray, K: np.ndarray, rgb: np.
         M = obj.rotations[f].T
         inv = 1.0 / obj.scale
         lo = _rot(M, wx[keep] * inv, wy[keep] * inv, wz[keep] * inv)
-        lu = M @ L
-        hit = intersect(obj.kind, *lo, float(lu[0]), float(lu[1]), float(lu[2])) < np.inf
+        if maps is None:
+            lu = M @ L
+            lu = (float(lu[0]), float(lu[1]), float(lu[2]))
+        else:
+            lu = _rot(M, lx[keep], ly[keep], lz[keep])
+        hit = intersect(obj.kind, *lo, *lu) < np.inf
         fshadow[flat[keep[hit]]] = True
-
-    _shade(scene, ids, sky, t, (px, py), (nx, ny, nz), (dx, dy, dz), ndotl, shadow, rgb)
+    return shadow
 
 
 def _shade(scene: Scene, ids, sky, t, pxy, n, d, ndotl, shadow, rgb) -> None:

@@ -1,22 +1,32 @@
-"""Random MOVi-style scenes: camera path, light, ground and moving primitives.
+"""Random MOVi-style scenes: camera path, lights, floor, backdrop and moving primitives.
 
 Why a separate sampler: the scene (all random choices) is fixed before any pixel is cast,
 so the renderer is a pure function of it and the same seed always gives the same clip.
 All randomness comes from the one Generator passed in.
+
+Styles: "train" and "shift" are MOVi-lite v2 (placement.py for geometry, look.py for
+appearance, each from its own child stream of the Generator, so one seed gives the same
+geometry and masks in both styles); "v1" is the original sampler, kept bit-identical with
+legacy_v1_config() so the data the bundled demo model was trained on can be regenerated.
 """
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..intrinsics import MOVI_FOCAL_MM, MOVI_SENSOR_MM
 from .geometry import look_at, random_rotation, rotation_about
-from .primitives import KINDS, bounding_radius, support
+from .primitives import KINDS, V1_KINDS, bounding_radius, support
 
-__all__ = ["SceneConfig", "SceneObject", "Scene", "sample_scene"]
+__all__ = ["SceneConfig", "SceneObject", "Scene", "sample_scene", "make_config", "legacy_v1_config",
+           "STYLE_NAMES"]
+
+STYLE_NAMES = ("train", "shift", "v1")
 
 
 @dataclass(frozen=True)
@@ -30,27 +40,67 @@ class SceneConfig:
     min_objects: int = 3
     max_objects: int = 10
     kinds: tuple[str, ...] = KINDS
-    scale_range: tuple[float, float] = (0.4, 0.9)       # half-size of the unit shape, world units
+    scale_range: tuple[float, float] = (0.4, 1.0)       # half-size of the unit shape, world units
     spawn_half: float = 3.5                              # objects start in [-h, h]^2 (MOVi-like)
     camera_radius: tuple[float, float] = (8.0, 12.0)
-    camera_elevation_deg: tuple[float, float] = (20.0, 50.0)
+    camera_elevation_deg: tuple[float, float] = (12.0, 45.0)
     camera_orbit_deg: float = 15.0                       # max azimuth change over the clip
     camera_dolly: float = 0.1                            # max relative radius change
     camera_tilt_deg: float = 5.0                         # max elevation change
     focal_length: float = MOVI_FOCAL_MM                  # mm
     sensor_width: float = MOVI_SENSOR_MM                 # mm
-    fly_prob: float = 0.3                                # object hovers and tumbles
-    occlusion_prob: float = 0.6                          # placed along the view line of another
-    cross_prob: float = 0.2                              # fast object crossing the image border
+    fly_prob: float = 0.25                               # object hovers and tumbles
+    occlusion_prob: float = 0.3                          # placed along the view line of another
+    cross_prob: float = 0.1                              # fast object crossing the image border
     max_speed: float = 1.2                               # ordinary objects, units / s
     cross_speed: tuple[float, float] = (2.0, 3.5)
     max_spin_deg: float = 180.0                          # deg / s
-    metal_prob: float = 0.5
+    metal_prob: float = 0.35
+    # MOVi-lite v2 (ignored by style "v1")
+    style: str = "train"                                 # "train", "shift" (held out) or "v1"
+    dense: bool = False                                  # the --dense preset (make_config)
+    ray_prob: float = 0.1                                # hovers on the camera ray to another
+    pass_prob: float = 0.1                               # passes in front of another mid-clip
+    companion_prob: float = 0.5                          # an occluder moves with its partner
+    occluder_gap: tuple[float, float] = (0.02, 0.8)      # extra distance to the partner, units
+    camera_fx: bool = True                               # blur / noise / JPEG on RGB
+    floor: str | None = None                             # force a floor family of the style
+    backdrop: str | None = None                          # force a backdrop family of the style
+    pattern: str | None = None                           # force an object pattern of the style
+    light_count: int | None = None                       # force a light count of the style
+
+
+def make_config(style: str = "train", dense: bool = False, camera_fx: bool = True, **fields) -> SceneConfig:
+    """The v2 settings of a style; ``dense`` packs more, larger-overlapping objects closer
+    together (6-12 objects, a smaller spawn square, more occluders on camera rays). Other
+    SceneConfig fields may be given as keywords and win over the preset."""
+    if style not in STYLE_NAMES:
+        raise ValueError(f"unknown style {style!r}; choose from {STYLE_NAMES}")
+    base: dict = {"style": style, "camera_fx": camera_fx}
+    if style == "v1":
+        if dense:
+            raise ValueError("dense scenes need a v2 style (train or shift), not v1")
+        base = {**dataclasses.asdict(legacy_v1_config())}
+    elif dense:
+        base.update(dense=True, min_objects=6, max_objects=12, spawn_half=2.5, ray_prob=0.2,
+                    occlusion_prob=0.4, pass_prob=0.15, cross_prob=0.05, companion_prob=0.7,
+                    occluder_gap=(0.02, 0.5))
+    return SceneConfig(**{**base, **fields})
+
+
+def legacy_v1_config() -> SceneConfig:
+    """The MOVi-lite v1 settings: with them render_clip reproduces v1 clips bit for bit."""
+    return SceneConfig(style="v1", kinds=V1_KINDS, scale_range=(0.4, 0.9), camera_elevation_deg=(20.0, 50.0),
+                       fly_prob=0.3, occlusion_prob=0.6, cross_prob=0.2, metal_prob=0.5, camera_fx=False)
 
 
 @dataclass
 class SceneObject:
-    """One primitive over the clip: positions (T, 3), rotations (T, 3, 3) world-from-local."""
+    """One primitive over the clip: positions (T, 3), rotations (T, 3, 3) world-from-local.
+
+    v2 objects also carry their Surface (materials.py); ``color`` is then its first colour
+    and ``material`` its finish.
+    """
 
     kind: str
     scale: float
@@ -61,6 +111,8 @@ class SceneObject:
     velocity: np.ndarray              # (3,) units / s
     angular_velocity: np.ndarray      # (3,) rad / s, world axis * rate
     resting: bool                     # on the ground (spins about z) or hovering (tumbles)
+    surface: Any = None               # materials.Surface (v2 only)
+    placement: str = "v1"             # v2: "free", "line", "ray", "pass" or "cross"
 
     @property
     def radius(self) -> float:
@@ -82,6 +134,8 @@ class Scene:
     ground_tile: float
     sky_colors: np.ndarray            # (2, 3) horizon and zenith
     objects: list[SceneObject] = field(default_factory=list)
+    look: Any = None                  # look.Look (v2 only): floor, backdrop, lights, camera artefacts
+    fx_rng: np.random.Generator | None = None   # v2: the stream the camera artefacts' noise uses
 
 
 def _camera_path(rng: np.random.Generator, cfg: SceneConfig, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +235,9 @@ def sample_scene(rng: np.random.Generator, cfg: SceneConfig) -> Scene:
     """Draw one scene; objects are rejection-sampled so they never interpenetrate."""
     if not 1 <= cfg.min_objects <= cfg.max_objects:
         raise ValueError(f"need 1 <= min_objects <= max_objects, got {cfg.min_objects}, {cfg.max_objects}")
+    if cfg.style != "v1":
+        from .placement import sample_scene_v2
+        return sample_scene_v2(rng, cfg)
     times = np.arange(cfg.num_frames, dtype=np.float64) / cfg.fps
     cam_pos, cam_rot = _camera_path(rng, cfg, times)
     light_az = rng.uniform(0, 2 * math.pi)
