@@ -2,9 +2,10 @@
 
 Why per-pixel jittered shadow rays: a soft (area) light needs many shadow rays per pixel,
 which would multiply the cost of the shadow pass. Instead each pixel casts one ray towards
-one of four points on the light's disc (a 2 x 2 pixel pattern) and the shadow mask is box
-filtered over 3 x 3 pixels of the same surface (shading.py): the cost of a hard shadow,
-with a penumbra that widens with the light's angular radius. Shadows only change RGB.
+one of 16 points spread over the light's disc (a 4 x 4 pixel tile, in Bayer order so that
+neighbours aim far apart) and the shadow mask is box filtered over 4 x 4 pixels of the same
+surface (shading.py), which averages all 16 points at every pixel: the cost of a hard
+shadow, with a penumbra that widens with the light's angular radius. Shadows change RGB only.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class Light:
     intensity: float
     softness: float
     tint: str
-    jitter_angle: float = 0.0                          # rotation of the 4-point disc pattern
+    jitter_angle: float = 0.0                          # rotation of the disc pattern
 
     def info(self) -> dict[str, Any]:
         return {"direction": self.direction.tolist(), "color": self.color.tolist(),
@@ -85,21 +86,26 @@ def sample_lights(rng: np.random.Generator, style: Style, count: int | None = No
     return lights
 
 
-def jitter_directions(light: Light) -> np.ndarray:
-    """(4, 3) unit directions towards four points of the light's disc (all equal when hard)."""
+_BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
+
+
+def jitter_directions(light: Light, count: int = 16) -> np.ndarray:
+    """(count, 3) unit directions towards points of the light's disc, evenly spread (a
+    sunflower pattern: equal areas per point); all equal to the centre when the light is hard."""
     L = light.direction
     a = np.cross(L, [0.0, 0.0, 1.0] if abs(L[2]) < 0.9 else [1.0, 0.0, 0.0])
     a /= np.linalg.norm(a)
     b = np.cross(L, a)
-    r = math.tan(0.7 * light.softness)               # ring at 0.7 of the disc radius
-    ang = light.jitter_angle + np.arange(4) * (math.pi / 2)
-    d = L[None] + r * (np.cos(ang)[:, None] * a[None] + np.sin(ang)[:, None] * b[None])
+    k = np.arange(count)
+    r = math.tan(light.softness) * np.sqrt((k + 0.5) / count)
+    ang = light.jitter_angle + k * (math.pi * (3.0 - math.sqrt(5.0)))        # golden angle
+    d = L[None] + r[:, None] * (np.cos(ang)[:, None] * a[None] + np.sin(ang)[:, None] * b[None])
     return d / np.linalg.norm(d, axis=1, keepdims=True)
 
 
 def direction_maps(light: Light, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-pixel shadow-ray directions: three (H, W) float32 maps, pixel (y, x) using disc
-    point (x & 1) + 2 (y & 1)."""
+    """Per-pixel shadow-ray directions: three (H, W) float32 maps; pixel (y, x) aims at disc
+    point _BAYER4[y % 4, x % 4] of jitter_directions."""
     dirs = jitter_directions(light).astype(np.float32)
-    k = (np.arange(width)[None, :] & 1) + 2 * (np.arange(height)[:, None] & 1)
+    k = _BAYER4[np.arange(height)[:, None] % 4, np.arange(width)[None, :] % 4]
     return dirs[k, 0], dirs[k, 1], dirs[k, 2]

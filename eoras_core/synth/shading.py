@@ -24,15 +24,15 @@ HAZE_FAR = 150.0        # and has fully faded where the ground is cut (raycast.G
 
 
 def _soften(shadow: np.ndarray, ids: np.ndarray, sky: np.ndarray) -> np.ndarray:
-    """Shadow fraction (H, W) float32: the jittered hard mask averaged over 3 x 3 pixels of the
-    same surface class (floor with floor, objects with objects), so penumbrae never bleed
-    across silhouettes."""
+    """Shadow fraction (H, W) float32: the jittered hard mask averaged over 4 x 4 pixels (one
+    full tile of disc points, lights.direction_maps) of the same surface class (floor with
+    floor, objects with objects), so penumbrae never bleed across silhouettes."""
     s = shadow.astype(np.float32)
     out = np.zeros_like(s)
     for cls in ((ids == 0) & ~sky, ids > 0):
         m = cls.astype(np.float32)
-        num = cv2.blur(s * m, (3, 3))
-        den = cv2.blur(m, (3, 3))
+        num = cv2.blur(s * m, (4, 4))
+        den = cv2.blur(m, (4, 4))
         np.copyto(out, num / np.maximum(den, 1e-6), where=cls)
     return out
 
