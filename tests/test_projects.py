@@ -305,3 +305,22 @@ def test_a_project_reads_as_labels_at_source_resolution(labelled):
             np.testing.assert_array_equal(visible, vis if kept not in s.objects[1].hidden else np.zeros_like(vis))
     assert not obj.frames[9].masks()[1].any()          # hidden: nothing visible
     assert obj.frames[5].provenance["source"] == "human" and obj.frames[11].provenance["source"] == "model"
+
+
+def test_segment_after_a_reopen_brings_back_features(tmp_path, engine):
+    """Saved masks show at once; Segment re-runs them for BEV maps, attention and uncertainty."""
+    from ui.render import SAVED_ONLY, bev_views
+    from ui.stored_track import StoredTrack
+
+    store = ProjectStore(tmp_path)
+    s = open_project(store, "a", engine)
+    draw_box(s, 0, (100, 30, 180, 110), "new")
+    segment(s, engine)
+    save(s)
+    store.release("a")
+    again = open_project(store, "b", engine)
+    assert isinstance(again.results[1], StoredTrack) and again.stale_objects() == []
+    assert bev_views(again, 0, engine.config)[1] == SAVED_ONLY
+    assert "Segmented 1 object(s)" in segment(again, engine)
+    assert again.results[1].bev is not None and bev_views(again, 0, engine.config)[0] is not None
+    assert segment(again, engine) == "All objects are up to date."

@@ -22,6 +22,7 @@ from .objects import box_of_mask, clip_box, recentre_on_mask
 from .queries import box_on, model_result, object_masks, selected_object
 from .scene_loading import OpenedClip
 from .session import Preview, Session
+from .stored_track import StoredTrack
 
 Progress = Callable[[float, str], None]
 
@@ -347,6 +348,8 @@ def plan_segment(s: Session) -> SegmentJob | str:
         raise UserError("Add an object first: click two opposite corners of its box on the frame.")
     s.update_flow()
     stale = s.stale_objects()
+    if not stale:  # masks read back from the project have no features: Segment brings them back
+        stale = [i for i, r in s.results.items() if isinstance(r, StoredTrack) and i in s.objects]
     if not stale:
         return "All objects are up to date."
     H, W = s.size

@@ -11,6 +11,7 @@ import numpy as np
 from .compositing import LayerStyle, ObjectLayer, composite, display_scale
 from .queries import model_result, object_masks, occlusion_rates
 from .session import Session
+from .stored_track import StoredTrack
 from .uncertainty import uncertain_band
 from .bev_view import bev_caption, bev_figure, lateral_sign
 from .slot_view import object_crop, slot_caption, slot_figure
@@ -20,6 +21,8 @@ LAYERS = {
     "visible": "visible", "amodal": "amodal", "occluded": "occluded", "boxes": "boxes", "labels": "labels",
     "GT visible": "gt_visible", "GT amodal": "gt_amodal", "GT occluded": "gt_occluded", "error vs GT": "error",
 }
+SAVED_ONLY = ("These masks were read back from the project, which keeps masks but not the model's features: "
+              "press Segment to run the model again for BEV maps, slot attention and uncertainty.")
 EXTRA_LAYERS = ("uncertainty", "BEV footprint", "slot attention")
 GT_LAYERS = ("GT visible", "GT amodal", "GT occluded", "error vs GT")
 ALL_LAYERS = (*LAYERS, *EXTRA_LAYERS)
@@ -142,6 +145,8 @@ def _selected_result(s: Session, frame: int):
 def bev_views(s: Session, frame: int, config=None) -> tuple[object | None, str]:
     """The selected object's BEV figure (metres, camera and view cone) and its caption."""
     res = _selected_result(s, frame)
+    if isinstance(res, StoredTrack):
+        return None, SAVED_ONLY
     if res is None or res.bev is None or config is None or s.K is None:
         return None, "Select a segmented object with a box on this frame to see its BEV map."
     bev = res.bev_map(frame)
@@ -154,6 +159,8 @@ def bev_views(s: Session, frame: int, config=None) -> tuple[object | None, str]:
 def slot_views(s: Session, frame: int, config=None) -> tuple[object | None, str]:
     """Per-slot attention over the crop (image cells) or the BEV grid, with the assignment map."""
     res = _selected_result(s, frame)
+    if isinstance(res, StoredTrack):
+        return None, SAVED_ONLY
     if res is None or res.attn_slot_feature is None or config is None or s.K is None:
         return None, "Select a segmented object with a box on this frame to see its slots."
     i, d, v = res.index(frame), s.view.direction, s.view
