@@ -12,9 +12,17 @@ from torch import nn
 
 from ..config import EorasConfig
 from .bev import BEVTranslator
+from .efficientnet_lite import LiteFPNEncoder
 from .encoder import FPNEncoder
 from .mask_decoder import MaskDecoder
 from .transformer import TransformerDecoder, sincos_table
+
+
+def build_encoder(c: EorasConfig) -> nn.Module:
+    """The config's image encoder: crops (N,3,S,S) in [0,1] -> P3 (N,fpn_dim,S/8,S/8)."""
+    if c.encoder == "efficientnet_lite0":
+        return LiteFPNEncoder(c.fpn_dim)
+    return FPNEncoder(c.stage_blocks, c.stage_widths, c.fpn_dim, c.norm_groups, c.stem_width)
 
 
 def _chunked(fn: Callable[..., torch.Tensor], chunk: int, *args: torch.Tensor) -> torch.Tensor:
@@ -31,7 +39,7 @@ class EoRaS(nn.Module):
         c = config
         self.config = c
         side = c.feature_side
-        self.feature_extractor = FPNEncoder(c.stage_blocks, c.stage_widths, c.fpn_dim, c.norm_groups, c.stem_width)
+        self.feature_extractor = build_encoder(c)
         self.bev_generator = BEVTranslator(c.fpn_dim, c.bev_hidden, c.bev_dim, c.bev_x, c.bev_y, c.bev_z, c.bev_cells, c.camera_position)
         bev_side = c.bev_cells[0] // 4
         self.fea_fc = nn.Linear(c.fpn_dim, c.d_model)

@@ -3,7 +3,8 @@
 Same function as `EoRaS.encode_frames` / `EoRaS.decode_masks`, less arithmetic and memory
 traffic (see bench/RESULTS.md for what each step buys):
 - the image encoder in channels-last memory format;
-- eval-mode BatchNorms folded into the convolutions before them;
+- eval-mode BatchNorms folded into the convolutions before them (the EfficientNet-Lite
+  encoder's too: its layers then run as they are, one conv each);
 - BEV lifting as one sparse gather: the first 1x1 conv is applied to P3 (16x16) per height
   slice and the bilinear samples are summed with `embedding_bag`, straight into channels-last;
 - BEV cells outside the camera's view hold a constant: the two big BEV convs skip the tiles
@@ -21,13 +22,26 @@ import copy
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from .efficientnet_lite import ConvBN
 from .eoras import EoRaS, _chunked
 from .fast_ops import (
     SAME, STRIDED, GemmTransposedConv, bilinear_matrix, fast_conv3x3, fast_transposed3x3, fold_batchnorm,
 )
 
 _SLOPE = 0.01  # nn.LeakyReLU's default, as in the BEV stack and the decoders
+
+
+def _fold_conv_batchnorms(encoder: nn.Module) -> None:
+    """Fold each `ConvBN`'s eval-mode BatchNorm into its conv, in place (the Lite encoder's
+    48 conv+BN pairs; the ResNet encoder has none). The padding and activations are untouched."""
+    for m in encoder.modules():
+        if isinstance(m, ConvBN) and isinstance(m.bn, nn.BatchNorm2d):
+            weight, bias = fold_batchnorm(m.conv.weight, m.conv.bias, m.bn)
+            m.conv.weight = nn.Parameter(weight.contiguous(memory_format=torch.channels_last), requires_grad=False)
+            m.conv.bias = nn.Parameter(bias, requires_grad=False)
+            m.bn = nn.Identity()
 
 
 class FusedEoRaS:
@@ -38,10 +52,11 @@ class FusedEoRaS:
         self.model = model
         self.cells = tuple(c.bev_cells)
         self.decode_chunk = decode_chunk
-        # oneDNN's channels-last convolutions run the ResNet faster on the CPU (a copy: the
+        # oneDNN's channels-last convolutions run either encoder faster on the CPU (a copy: the
         # model itself is left as it is).
         self.encoder = copy.deepcopy(model.feature_extractor).to(memory_format=torch.channels_last)
         with torch.no_grad():
+            _fold_conv_batchnorms(self.encoder)
             self._fold_bev(model)
             self._fold_decoders(model)
 
