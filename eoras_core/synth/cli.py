@@ -22,6 +22,7 @@ from ..data.movi import write_instance_list
 from .clip import render_clip
 from .export import write_clip
 from .occlusion import hidden_fractions
+from .primitives import KINDS
 from .scene import SceneConfig, make_config
 
 __all__ = ["main", "seed_for_video", "plan_splits"]
@@ -57,6 +58,16 @@ def config_from_args(args: argparse.Namespace) -> SceneConfig:
     fields = {k: v for k, v in (("min_objects", args.min_objects), ("max_objects", args.max_objects),
                                 ("floor", args.floor), ("backdrop", args.backdrop), ("pattern", args.pattern),
                                 ("light_count", args.lights)) if v is not None}
+    if args.kinds is not None:
+        kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown or not kinds:
+            raise ValueError(f"--kinds: unknown kinds {unknown}; choose from {', '.join(KINDS)}")
+        fields["kinds"] = kinds
+    if args.soft_shadows is not None:
+        if not 0.0 <= args.soft_shadows <= 1.0:
+            raise ValueError("--soft-shadows must be in [0, 1]")
+        fields["soft_shadow_prob"] = args.soft_shadows
     if not args.v1:
         fields["camera_fx"] = not args.no_camera_fx
     return make_config(style, dense=args.dense, **fields)
@@ -86,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--backdrop", default=None, help="only this backdrop family of the style")
     ap.add_argument("--pattern", default=None, help="only this object pattern of the style")
     ap.add_argument("--lights", type=int, default=None, help="only this many lights (a count of the style)")
+    ap.add_argument("--kinds", default=None, help="comma-separated object kinds (default: all of "
+                    + ", ".join(KINDS) + ")")
+    ap.add_argument("--soft-shadows", type=float, default=None, metavar="P",
+                    help="probability that a light is soft (an area light with penumbrae), default 0.5")
     return ap
 
 
@@ -96,9 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         (args.videos < 1, "--videos must be >= 1"), (args.seed < 0, "--seed must be >= 0"),
         (args.workers < 1, "--workers must be >= 1"), (args.frames < 1, "--frames must be >= 1"),
         (args.size < 8, "--size must be >= 8"),
-        (args.v1 and (args.dense or args.no_camera_fx or any(
-            v is not None for v in (args.floor, args.backdrop, args.pattern, args.lights))),
-         "--v1 takes none of --dense, --no-camera-fx, --floor, --backdrop, --pattern, --lights"),
+        (args.v1 and (args.dense or args.no_camera_fx or any(v is not None for v in (
+            args.floor, args.backdrop, args.pattern, args.lights, args.kinds, args.soft_shadows))),
+         "--v1 takes none of --dense, --no-camera-fx, --floor, --backdrop, --pattern, --lights, --kinds, "
+         "--soft-shadows"),
         (not 0.0 <= args.test_fraction <= 1.0, "--test-fraction must be in [0, 1]")] if bad]
     try:
         plan = plan_splits(args.videos, args.test_fraction, args.test_videos)

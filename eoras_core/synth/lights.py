@@ -61,10 +61,11 @@ def _tint(rng: np.random.Generator, tint: str) -> np.ndarray:
     raise ValueError(f"unknown light tint {tint!r}")
 
 
-def sample_lights(rng: np.random.Generator, style: Style, count: int | None = None) -> list[Light]:
+def sample_lights(rng: np.random.Generator, style: Style, count: int | None = None,
+                  soft_prob: float = 0.5) -> list[Light]:
     """1-3 lights of ``style`` (``count`` forces one of its light counts): a key light high
-    above, fills anywhere; total intensity 0.9-1.3 whatever the count; each light hard
-    (half of them) or soft with a 2-9 degree disc."""
+    above, fills anywhere; total intensity 0.9-1.3 whatever the count; each light soft
+    (a disc of 2-9 degrees radius) with probability ``soft_prob``, else hard."""
     if count is None:
         count = int(style.light_counts[rng.integers(len(style.light_counts))])
     elif count not in style.light_counts:
@@ -77,7 +78,7 @@ def sample_lights(rng: np.random.Generator, style: Style, count: int | None = No
         lights.append(Light(
             direction=np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)]),
             color=_tint(rng, tint), intensity=float(rng.uniform(0.7, 1.0) if i == 0 else rng.uniform(0.2, 0.55)),
-            softness=0.0 if rng.uniform() < 0.5 else float(rng.uniform(0.04, 0.15)), tint=tint,
+            softness=0.0 if rng.uniform() >= soft_prob else float(rng.uniform(0.04, 0.15)), tint=tint,
             jitter_angle=float(rng.uniform(0, 2 * math.pi))))
     total = sum(light.intensity for light in lights)
     gain = rng.uniform(0.9, 1.3) / total

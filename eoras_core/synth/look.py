@@ -46,7 +46,7 @@ def sample_look(rng: np.random.Generator, fx_rng: np.random.Generator, cfg) -> L
     style = style_of(cfg.style)
     floor = sample_floor(rng, style, cfg.floor)
     backdrop = sample_backdrop(rng, style, cfg.backdrop)
-    lights = sample_lights(rng, style, cfg.light_count)
+    lights = sample_lights(rng, style, cfg.light_count, cfg.soft_shadow_prob)
     sky = (0.5 * (backdrop.horizon + backdrop.zenith)) ** 2.2
     tint = 0.5 + 0.5 * sky / max(float(sky.max()), 1e-3)          # half white, half the sky's hue
     fx = sample_camera_fx(fx_rng, cfg.width, cfg.camera_fx)

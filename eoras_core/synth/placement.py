@@ -42,8 +42,10 @@ class _Bounds:
     centers: np.ndarray            # (T, 3)
 
 
-def _pose(rng: np.random.Generator, kind: str, scale: float, hover: bool, height: float | None):
-    """(base rotation, spin axis, centre height, xy radius, z0, z1) of a resting or hovering object."""
+def _pose(rng: np.random.Generator, kind: str, scale: float, hover: bool,
+          height: float | None) -> tuple[np.ndarray, np.ndarray, float, float, float, float]:
+    """(base rotation (3, 3), spin axis (3,), centre height, xy radius, z0, z1) of a resting
+    object (spins about z) or a hovering one (tumbles; at ``height`` when given)."""
     R = scale * bounding_radius(kind)
     if not hover:
         base = np.eye(3)
@@ -62,8 +64,10 @@ def _pose(rng: np.random.Generator, kind: str, scale: float, hover: bool, height
 
 
 def _motion(rng: np.random.Generator, cfg: SceneConfig, placed: list[SceneObject], bounds: list[_Bounds],
-            cam: np.ndarray, times: np.ndarray, r_new: float, R_new: float, mode: str):
-    """Centre xy at the reference time, velocity (2,), reference time and (for "ray") height."""
+            cam: np.ndarray, times: np.ndarray, r_new: float, R_new: float,
+            mode: str) -> tuple[np.ndarray, np.ndarray, float, float | None]:
+    """Centre xy (2,) at the reference time, velocity (2,), the reference time and (for "ray")
+    the hovering height; r_new / R_new: the new object's xy and bounding radii."""
     tm = len(times) // 2
     t_ref = float(times[tm])
     duration = float(times[-1]) if len(times) > 1 else 1.0
@@ -130,10 +134,13 @@ def place_objects(rng: np.random.Generator, cfg: SceneConfig, cam: np.ndarray,
     placed: list[SceneObject] = []
     bounds: list[_Bounds] = []
     p_ray, p_line, p_pass = cfg.ray_prob, cfg.occlusion_prob, cfg.pass_prob
+    slot = misses = 0                                  # a kind that keeps failing gives way
     for _ in range(60 * target):
         if len(placed) >= target:
             break
-        kind = str(cfg.kinds[bag[len(placed) % len(bag)]])
+        if misses >= 20:
+            slot, misses = slot + 1, 0
+        kind = str(cfg.kinds[bag[slot % len(bag)]])
         scale = float(rng.uniform(*cfg.scale_range))
         u = rng.uniform()
         if placed and u < p_ray:
@@ -156,12 +163,14 @@ def place_objects(rng: np.random.Generator, cfg: SceneConfig, cam: np.ndarray,
         centers = np.concatenate([path, np.full((len(times), 1), h)], axis=1)
         b = _Bounds(xy=path, r=r, z0=z0, z1=z1, R=R, centers=centers)
         if not _clear(b, bounds, cam):
+            misses += 1
             continue
         rotations = rotation_about(axis, rng.uniform(0, 2 * math.pi) + spin * times) @ base
         placed.append(SceneObject(kind=kind, scale=scale, color=np.zeros(3), material="rubber",
                                   positions=centers, rotations=rotations, velocity=np.array([vel[0], vel[1], 0.0]),
                                   angular_velocity=axis * spin, resting=not hover, placement=mode))
         bounds.append(b)
+        slot, misses = slot + 1, 0
     if len(placed) < cfg.min_objects:
         raise RuntimeError(f"could only place {len(placed)} of {cfg.min_objects} objects; "
                            "enlarge spawn_half or shrink scale_range")

@@ -64,6 +64,7 @@ class SceneConfig:
     companion_prob: float = 0.5                          # an occluder moves with its partner
     occluder_gap: tuple[float, float] = (0.02, 0.8)      # extra distance to the partner, units
     camera_fx: bool = True                               # blur / noise / JPEG on RGB
+    soft_shadow_prob: float = 0.5                        # a light is an area light (penumbrae)
     floor: str | None = None                             # force a floor family of the style
     backdrop: str | None = None                          # force a backdrop family of the style
     pattern: str | None = None                           # force an object pattern of the style
