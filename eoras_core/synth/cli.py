@@ -89,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-objects", type=int, default=None, help="default 10 (12 with --dense)")
     look = ap.add_mutually_exclusive_group()
     look.add_argument("--style-shift", action="store_true",
-                      help="render the held-out style (floors, patterns, palettes, lights, photos the default never uses)")
+                      help="render the held-out style (floors, patterns, palettes, lights and photos "
+                           "that the default never uses)")
     look.add_argument("--v1", action="store_true", help="the original MOVi-lite v1 renderer, bit for bit")
     ap.add_argument("--dense", action="store_true", help="more objects, closer together, more occluders")
     ap.add_argument("--no-camera-fx", action="store_true", help="no blur, sensor noise or JPEG artefacts")
@@ -176,7 +177,8 @@ def _check_families(cfg: SceneConfig) -> None:
 
     st = style_of(cfg.style)
     for value, allowed, flag in ((cfg.floor, st.floors, "--floor"), (cfg.backdrop, st.backdrops, "--backdrop"),
-                                 (cfg.pattern, st.patterns, "--pattern"), (cfg.light_count, st.light_counts, "--lights")):
+                                 (cfg.pattern, st.patterns, "--pattern"),
+                                 (cfg.light_count, st.light_counts, "--lights")):
         if value is not None and value not in allowed:
             raise ValueError(f"{flag} {value} is not in the {cfg.style!r} style: {', '.join(map(str, allowed))}")
 

@@ -6,10 +6,12 @@ decides visible ids, amodal masks, depth and shadows, so they can never disagree
 Every v1 shape lives in its own local frame inside the unit cube [-1, 1]^3 (the torus is flat:
 |z| <= TORUS_MINOR). The v2 shapes (icosphere, capsule, rounded box) all contain the unit
 ball, so "scale" means the same thing for every kind: the half-size of the object's core;
-the icosphere's vertices and the capsule's caps reach a little beyond the cube. Rays are passed as components (ox, oy, oz, dx, dy, dz): each may be a
-scalar or an array of one common shape (e.g. one origin and (h, w) directions for camera
-rays, or (M,) origins and one direction for shadow rays). Directions are unit length, so the
-returned ``t`` is a local distance; misses are +inf.
+the icosphere's vertices and the capsule's caps reach a little beyond the cube.
+
+Rays are passed as components (ox, oy, oz, dx, dy, dz): each may be a scalar or an array of
+one common shape (e.g. one origin and (h, w) directions for camera rays, or (M,) origins and
+one or (M,) directions for shadow rays). Directions are unit length, so the returned ``t`` is
+a local distance; misses are +inf.
 """
 from __future__ import annotations
 
