@@ -143,3 +143,18 @@ def test_fine_tune_from_published_format_checkpoint(split, tmp_path):
     torch.testing.assert_close(trainer.model.slot.weight, source.slot.weight)
     trainer.fit()
     assert not torch.equal(trainer.model.slot.weight, source.slot.weight)
+
+
+def test_lite_training_starts_from_imagenet_with_slow_statistics(split, tmp_path):
+    from eoras_core.build import build_eoras
+
+    trainer = Trainer(TrainConfig(data=str(split), out=str(tmp_path / "run"), preset="lite", steps=1, batch=1,
+                                  seq_len=2, resume=False))
+    reference = build_eoras("lite", pretrained=True).feature_extractor.state_dict()
+    for key, value in trainer.model.feature_extractor.state_dict().items():
+        if "backbone" in key or key.startswith(("stem", "blocks")):
+            torch.testing.assert_close(value, reference[key], msg=key)
+    norms = [m for m in trainer.model.feature_extractor.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 48 and all(m.momentum == 0.01 for m in norms)
+    tiny = Trainer(TrainConfig(data=str(split), out=str(tmp_path / "tiny"), preset="tiny", steps=1, resume=False))
+    assert all(m.momentum == 0.1 for m in tiny.model.modules() if isinstance(m, torch.nn.BatchNorm2d))

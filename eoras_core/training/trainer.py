@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
 from ..build import build_eoras
+from ..config import get_config
 from ..checkpoint import load_eoras, save_eoras
 from ..engine import EorasPredictor
 from ..evaluate import evaluate_split
@@ -68,6 +69,14 @@ def _schedule(cfg: TrainConfig):
     return factor
 
 
+def _slow_backbone_statistics(model: torch.nn.Module, momentum: float = 0.01) -> None:
+    """Pretrained BatchNorm statistics move slowly (TensorFlow's 0.99 decay), so small,
+    synthetic batches do not wash out what ImageNet taught them."""
+    for m in model.feature_extractor.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = momentum
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
@@ -81,7 +90,12 @@ class Trainer:
         self.amp = cuda if cfg.amp is None else cfg.amp
         torch.manual_seed(cfg.seed + self.rank)
         self.out = Path(cfg.out)
-        model = load_eoras(cfg.init, preset=cfg.preset, device=self.device) if cfg.init else build_eoras(cfg.preset)
+        if cfg.init:
+            model = load_eoras(cfg.init, preset=cfg.preset, device=self.device)
+        else:  # an ImageNet-pretrained backbone starts from ImageNet (resuming overwrites it anyway)
+            model = build_eoras(cfg.preset, pretrained=get_config(cfg.preset).encoder == "efficientnet_lite0")
+        if model.config.encoder == "efficientnet_lite0":
+            _slow_backbone_statistics(model)
         self.model = model.to(self.device).train()
         if self.world > 1 and cuda:
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
