@@ -54,17 +54,19 @@ def test_windows_shapes_padding_and_jitter(split):
 def test_photometric_augmentation_changes_crops_not_masks(split):
     from eoras_core.training import photometric
 
-    crop = (np.random.default_rng(1).random((128, 128, 3)) * 255).astype(np.uint8)
+    crop = np.random.default_rng(1).random((128, 128, 3)).astype(np.float32)   # as crop_patch gives it
     params = photometric.sample(np.random.default_rng(3), photometric.Photometric(p=1.0, grey=1.0, noise=1.0, jpeg=1.0))
     out = photometric.apply(crop, params, np.random.default_rng(4))
-    assert out.shape == crop.shape and out.dtype == np.uint8 and not np.array_equal(out, crop)
-    assert np.abs(out.astype(int)[..., 0] - out[..., 1]).mean() < 6   # grey (up to noise and JPEG)
+    assert out.shape == crop.shape and out.dtype == np.float32 and not np.array_equal(out, crop)
+    assert 0.0 <= out.min() and out.max() <= 1.0 and 0.2 < out.mean() < 0.8          # still an image in [0, 1]
+    assert np.abs(out[..., 0] - out[..., 1]).mean() < 6 / 255   # grey (up to noise and JPEG)
     again = photometric.apply(crop, params, np.random.default_rng(4))
     np.testing.assert_array_equal(out, again)                     # deterministic per window seed
     plain = TrackWindows(split, seq_len=4, augment=Augment(jitter=0, scale=0, flip=False, photometric=None))[1]
     looked = TrackWindows(split, seq_len=4, augment=Augment(jitter=0, scale=0, flip=False,
                                                             photometric=photometric.Photometric(p=1.0)))[1]
-    assert not torch.equal(plain["crops"], looked["crops"])
+    assert not torch.equal(plain["crops"], looked["crops"]) and looked["crops"].dtype == plain["crops"].dtype
+    assert (looked["crops"] - plain["crops"]).abs().mean() < 0.25   # changed, not destroyed
     torch.testing.assert_close(plain["amodal"], looked["amodal"])
     torch.testing.assert_close(plain["visible"], looked["visible"])
 

@@ -53,11 +53,11 @@ def _hue_matrix(turn: float) -> np.ndarray:
 
 
 def apply(crop: np.ndarray, params: dict | None, rng: np.random.Generator) -> np.ndarray:
-    """(H, W, 3) uint8 crop -> the same shape with the window's look (and fresh noise)."""
+    """(H, W, 3) float32 crop in [0, 1] (as crop_patch gives it) -> the same with the window's
+    look and fresh noise."""
     if params is None:
         return crop
-    x = crop.astype(np.float32)
-    x = x @ _hue_matrix(params["hue"]).T
+    x = np.asarray(crop, np.float32) @ _hue_matrix(params["hue"]).T
     grey = x @ np.array([0.299, 0.587, 0.114], np.float32)
     sat = 0.0 if params["grey"] else params["saturation"]
     x = grey[..., None] + sat * (x - grey[..., None])
@@ -66,9 +66,10 @@ def apply(crop: np.ndarray, params: dict | None, rng: np.random.Generator) -> np
     if params["blur"]:
         x = cv2.GaussianBlur(x, (0, 0), params["blur"])
     if params["noise"]:
-        x = x + rng.normal(0, params["noise"], x.shape).astype(np.float32)
-    out = np.clip(x, 0, 255).astype(np.uint8)
+        x = x + rng.normal(0, params["noise"] / 255.0, x.shape).astype(np.float32)
+    x = np.clip(x, 0.0, 1.0)
     if params["jpeg"]:
-        ok, data = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, params["jpeg"]])
-        out = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
-    return np.ascontiguousarray(out)
+        ok, data = cv2.imencode(".jpg", (x[..., ::-1] * 255 + 0.5).astype(np.uint8),
+                                [cv2.IMWRITE_JPEG_QUALITY, params["jpeg"]])
+        x = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255.0
+    return np.ascontiguousarray(x, dtype=np.float32)
