@@ -15,6 +15,7 @@ from .backdrops import Backdrop, sample_backdrop
 from .camera_fx import sample_camera_fx
 from .floors import Floor, sample_floor
 from .lights import Light, sample_lights
+from .scene import SceneConfig
 from .styles import style_of
 
 __all__ = ["Look", "sample_look"]
@@ -40,7 +41,7 @@ class Look:
                 "camera_fx": dict(self.camera_fx)}
 
 
-def sample_look(rng: np.random.Generator, fx_rng: np.random.Generator, cfg) -> Look:
+def sample_look(rng: np.random.Generator, fx_rng: np.random.Generator, cfg: SceneConfig) -> Look:
     """Draw the look of one clip for SceneConfig ``cfg`` (its style and forced families);
     camera artefacts come from ``fx_rng`` so switching them off changes nothing else."""
     style = style_of(cfg.style)

@@ -9,12 +9,16 @@ so the figure in the CLI summary and in assets/DATA_CARD.md are the same quantit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from ..data import movi_layout as layout
 from ..data.movi import MoviSplit
+
+if TYPE_CHECKING:
+    from .clip import Clip
 
 __all__ = ["hidden_fractions", "clip_occlusion", "split_occlusion", "split_hidden_fractions"]
 
@@ -29,7 +33,7 @@ def hidden_fractions(amodal: np.ndarray, visible_ids: np.ndarray) -> np.ndarray:
     return 1.0 - vis[keep] / area[keep]
 
 
-def clip_occlusion(clip) -> float:
+def clip_occlusion(clip: Clip) -> float:
     """Mean hidden fraction of one rendered Clip (nan when no object is ever in view)."""
     h = hidden_fractions(clip.amodal, clip.visible_ids)
     return float(h.mean()) if h.size else float("nan")
