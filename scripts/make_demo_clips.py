@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from eoras_core.synth import render_clip, write_clip  # noqa: E402
+from eoras_core.synth.scene import legacy_v1_config  # noqa: E402
 
 
 def occlusion_score(clip) -> tuple[float, dict]:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     scored = []
     for i in range(args.candidates):
-        clip = render_clip(args.seed + i)
+        clip = render_clip(args.seed + i, config=legacy_v1_config())  # the renderer the clips were made with
         score, stats = occlusion_score(clip)
         scored.append((score, args.seed + i, stats))
         print(f"seed {args.seed + i}: score {score:.1f} {stats}")
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     index = []
     for rank, (score, seed, stats) in enumerate(sorted(scored, reverse=True)[: args.keep]):
-        clip = render_clip(seed)
+        clip = render_clip(seed, config=legacy_v1_config())
         name = f"movilite_{rank + 1}"
         folder = out / name
         if folder.exists():
