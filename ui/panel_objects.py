@@ -167,9 +167,10 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     O.del_key.click(action(delete_keyframe), P.scrub, edited, **FAST)
     O.recentre.click(action(recentre), P.scrub, edited, **FAST)
     O.delete.click(action(delete_selected, False), P.scrub, edited, **FAST)
-    O.hidden.click(action(mark_hidden), P.scrub, edited, **FAST)
-    O.gone.click(action(mark_out_of_view), P.scrub, edited, **FAST)
-    O.reviewed.click(action(mark_reviewed), P.scrub, edited, **FAST)
+    # Toggles: a quick second press (H H) must toggle back, not be dropped while the first runs.
+    O.hidden.click(action(mark_hidden), P.scrub, edited, **FAST, trigger_mode="multiple")
+    O.gone.click(action(mark_out_of_view), P.scrub, edited, **FAST, trigger_mode="multiple")
+    O.reviewed.click(action(mark_reviewed), P.scrub, edited, **FAST, trigger_mode="multiple")
     O.accept.click(action(accept_model), P.scrub, edited, **FAST)
     O.copy_prev.click(action(lambda s, f: copy_masks(s, f, -1)), P.scrub, edited, **FAST)
     O.copy_next.click(action(lambda s, f: copy_masks(s, f, +1)), P.scrub, edited, **FAST)
