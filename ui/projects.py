@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import threading
@@ -26,8 +25,9 @@ from typing import Iterator
 import gradio as gr
 
 from .annotations import Revision
+from eoras_core.annotate import file_sha256 as bytes_sha256
 from eoras_core.project_format import (PROJECT_FILE, ProjectError, SavedProject, atomic_write, human_file, model_file,
-                                       read_json)
+                                       project_folder_name, read_json)
 
 from .project_file import SourceMap, human_doc, model_doc, project_doc, read_project, restore
 from .session import Session
@@ -50,25 +50,13 @@ def default_root() -> Path:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes, or of a folder's files (relative names and bytes, in name order)."""
+    if not path.is_dir():
+        return bytes_sha256(path)
     h = hashlib.sha256()
-    if path.is_dir():
-        for p in sorted(q for q in path.rglob("*") if q.is_file()):
-            h.update(p.relative_to(path).as_posix().encode() + b"\0")
-            _feed(h, p)
-    else:
-        _feed(h, path)
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        h.update(p.relative_to(path).as_posix().encode() + b"\0")
+        h.update(bytes.fromhex(bytes_sha256(p)))
     return h.hexdigest()
-
-
-def _feed(h, path: Path) -> None:
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-
-
-def safe_stem(name: str) -> str:
-    stem = Path(name).stem if not name.endswith("/") else name.rstrip("/")
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:48] or "clip"
 
 
 @dataclass(frozen=True)
@@ -127,7 +115,7 @@ class ProjectStore:
         home = self.home(owner)
         sha = sha256 or file_sha256(source)
         name = source.name
-        folder = home / f"{safe_stem(name)}-{sha[:8]}"
+        folder = home / project_folder_name(name, sha)
         saved = read_project(folder, sha) if (folder / PROJECT_FILE).exists() else None
         return ProjectPlan(folder, sha, name, saved)
 
