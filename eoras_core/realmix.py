@@ -7,7 +7,12 @@ three of scikit-image's photographs (stereo_motorcycle, hubble_deep_field, rocke
 training never sees: this split is for validation only. Written in the MOVi layout, so
 `python -m eoras_core eval --data DIR` scores it.
 
-    python -m eoras_core realmix --out DIR [--videos 12] [--frames 24] [--size 256] [--seed 0]
+`--train` composes the same kind of clip from the in-style training photographs (the
+"train" style's floor and backdrop photos, licences in assets/DATA_CARD.md): never from the
+held-out footage, nor from the photos kept for the style-shift split, so training sees
+cut-outs over real pixels without seeing any validation footage.
+
+    python -m eoras_core realmix --out DIR [--videos 12] [--frames 24] [--size 256] [--seed 0] [--train]
 """
 from __future__ import annotations
 
@@ -62,6 +67,25 @@ def load_sources(max_frames: int = 240) -> list[Source]:
         out.append(Source(clip, [np.asarray(store[i]) for i in range(len(store))]))
     for photo in PHOTOS:
         out.append(Source(photo, [_photo(photo)]))
+    return out
+
+
+def training_sources(tints: int = 3, seed: int = 0) -> list[Source]:
+    """The in-style training photographs as still sources (sRGB uint8); each grey photo
+    comes as `tints` tinted copies, so cut-outs are not all grey."""
+    from .synth.photos import PHOTOS as REGISTERED, load_photo
+    from .synth.styles import style_of
+
+    train = style_of("train")
+    rng = np.random.default_rng(seed)
+    out = []
+    for name in sorted(set(train.floor_photos) | set(train.backdrop_photos)):
+        photo = REGISTERED[name]
+        linear = load_photo(name, max_side=512)
+        for k in range(tints if photo.grey else 1):
+            tint = rng.uniform(0.35, 1.0, 3).astype(np.float32) if photo.grey else np.ones(3, np.float32)
+            srgb = np.clip(linear * tint, 0, 1) ** (1 / 2.2)
+            out.append(Source(f"{name}#{k}" if photo.grey else name, [(srgb * 255 + 0.5).astype(np.uint8)]))
     return out
 
 
@@ -152,18 +176,21 @@ def composite_clip(sources: list[Source], rng: np.random.Generator, T: int, size
     return frames, remap[ids], amodal[keep], [dict(notes[k], background=bg_src.name) for k in keep]
 
 
-def write_split(out: str | Path, videos: int, frames: int = 24, size: int = 256, seed: int = 0) -> dict:
-    """Render a split; returns {"videos", "hidden_fraction"} (mean 1 - visible/amodal area)."""
+def write_split(out: str | Path, videos: int, frames: int = 24, size: int = 256, seed: int = 0,
+                train: bool = False) -> dict:
+    """Render a split; returns {"videos", "hidden_fraction"} (mean 1 - visible/amodal area).
+    `train` draws from the training photographs only (see training_sources), with 3-6 objects
+    a clip so that a training split has about as much occlusion as MOVi-lite v2 (~0.2 hidden)."""
     out = Path(out)
-    sources = load_sources()
+    sources = training_sources(seed=seed) if train else load_sources()
     entries, hidden = [], []
     for v in range(videos):
         rng = np.random.default_rng((seed, v))
-        rgb, ids, amodal, notes = composite_clip(sources, rng, frames, size)
+        rgb, ids, amodal, notes = composite_clip(sources, rng, frames, size, (3, 6) if train else (2, 4))
         name = f"realmix_{seed}_{v:04d}"
         write_movi_video(out / name, rgb, ids, amodal, kubric_K(size, size),
                          instances_meta=[{"realmix": n} for n in notes],
-                         metadata_extra={"generator": "realmix", "seed": seed, "video_index": v, "frame_rate": 24})
+                         metadata_extra={"generator": "realmix", "footage": "training" if train else "held-out", "seed": seed, "video_index": v, "frame_rate": 24})
         for k in range(len(amodal)):
             a = amodal[k].sum(axis=(1, 2))
             vis = (ids == k + 1).sum(axis=(1, 2))
@@ -183,9 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train", action="store_true", help="compose from the training photographs, for training")
     args = ap.parse_args(argv)
     try:
-        summary = write_split(args.out, args.videos, args.frames, args.size, args.seed)
+        summary = write_split(args.out, args.videos, args.frames, args.size, args.seed, args.train)
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
