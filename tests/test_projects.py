@@ -85,6 +85,18 @@ def test_project_json_is_in_source_pixels_and_frames(labelled):
     assert not list(folder.rglob("*.tmp"))
 
 
+def within_a_pixel_of_edges(got: np.ndarray, want: np.ndarray) -> bool:
+    """Masks that differ on `want`'s edges, and beyond them in at most 1 % of its pixels (a mask
+    pasted finer at the source size and shrunk back moves edges by a pixel and can flip an
+    isolated pixel where the probability sits at the threshold)."""
+    import cv2
+
+    k = np.ones((3, 3), np.uint8)
+    w = want.astype(np.uint8)
+    edge = cv2.dilate(w, k).astype(bool) & ~cv2.erode(w, k).astype(bool)
+    return bool(want.any() == got.any() and ((got ^ want) & ~edge).sum() <= 0.01 * want.sum() + 2)
+
+
 def test_reopen_restores_everything_without_a_rerun(labelled, engine):
     store, s = labelled
     store.release("tab-a")  # as after a restart
@@ -102,7 +114,7 @@ def test_reopen_restores_everything_without_a_rerun(labelled, engine):
             if want is not None and human:
                 np.testing.assert_array_equal(got, want)   # hand edits come back exactly
             elif want is not None:                          # model masks: saved at source size, shown again here
-                assert (got & want).sum() >= 0.95 * (got | want).sum()
+                assert within_a_pixel_of_edges(got, want)
         for kind in ("visible", "amodal"):
             p, q = provenance(again, 1, f, kind), provenance(s, 1, f, kind)
             assert (p is None) == (q is None)

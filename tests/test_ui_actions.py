@@ -307,6 +307,20 @@ def test_encoder_cache_is_bounded_in_bytes():
     assert 0 < bounded.cached_bytes <= 200_000
 
 
+def test_two_quick_boxes_both_get_a_preview(engine, demo_session):
+    s = demo_session
+    draw_box(s, 0, (40, 50, 120, 140), "new")
+    first = s.selected
+    draw_box(s, 0, (150, 160, 220, 230), "new")   # drawn before the first box's preview ran
+    second = s.selected
+    jobs = []
+    while (job := plan_preview(s, 0)) is not None:
+        jobs.append(job.obj_id)
+        apply_preview(s, job, engine.preview(job.video, job.frame, job.box, job.obj_id))
+    assert jobs == [second, first] and set(s.previews) == {first, second}
+    assert plan_preview(s, 1) is None                # no box on frame 1: nothing to preview there
+
+
 def test_previews_do_not_wait_behind_a_clip_run(engine, demo_session):
     s = demo_session
     draw_box(s, 0, (40, 50, 120, 140), "new")

@@ -309,17 +309,24 @@ class PreviewJob:
 
 
 def plan_preview(s: Session, frame: int) -> PreviewJob | None:
-    """The selected object's box on this frame, if it was just drawn and has no fresh output."""
-    obj = selected_object(s)
-    if s.clip is None or obj is None or frame not in obj.keyframes:
+    """The next box on this frame that was just drawn and has no fresh output: the selected
+    object's first, then any other's (two quick boxes both get their preview, though the
+    second was selected before the first one's preview started)."""
+    if s.clip is None:
         return None
-    signature = s.signature(obj.obj_id)
-    if s.result_sig.get(obj.obj_id) == signature:
-        return None
-    done = s.previews.get(obj.obj_id)
-    if done is not None and done.frame == frame and done.signature == signature:
-        return None
-    return PreviewJob(obj.obj_id, frame, obj.keyframes[frame], signature, s.video)
+    first = selected_object(s)
+    order = ([first] if first is not None else []) + [o for o in s.objects.values() if o is not first]
+    for obj in order:
+        if frame not in obj.keyframes:
+            continue
+        signature = s.signature(obj.obj_id)
+        if s.result_sig.get(obj.obj_id) == signature:
+            continue
+        done = s.previews.get(obj.obj_id)
+        if done is not None and done.frame == frame and done.signature == signature:
+            continue
+        return PreviewJob(obj.obj_id, frame, obj.keyframes[frame], signature, s.video)
+    return None
 
 
 def apply_preview(s: Session, job: PreviewJob, result: TrackResult) -> None:

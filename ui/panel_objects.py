@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .app import Studio
 
 BOX_MODES = [("new object", "new"), ("re-box selected", "edit")]
+MAX_PREVIEWS_PER_PRESS = 4   # boxes previewed after one press at most (the rest wait for Segment)
 
 
 @dataclass
@@ -130,13 +131,19 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     def preview(f, request: gr.Request):
         if ctx.engine is None:
             return {}
-        with ctx.session(request) as s:
-            job = plan_preview(s, refresh.clamp_frame(s, f))
-        if job is None:
+        shown = False
+        for _ in range(MAX_PREVIEWS_PER_PRESS):  # every box on this frame still waiting, selected first
+            with ctx.session(request) as s:
+                job = plan_preview(s, refresh.clamp_frame(s, f))
+            if job is None:
+                break
+            result = ctx.engine.preview(job.video, job.frame, job.box, job.obj_id)
+            with ctx.session(request) as s:
+                apply_preview(s, job, result)
+            shown = True
+        if not shown:
             return {}
-        result = ctx.engine.preview(job.video, job.frame, job.box, job.obj_id)
         with ctx.session(request) as s:
-            apply_preview(s, job, result)
             f = refresh.clamp_frame(s, f)
             return {**refresh.frame_view(ui, s, f), **refresh.side_views(ui, s, f)}
 
