@@ -40,25 +40,20 @@ def is_public(host: str, on_space: bool) -> bool:
     return on_space or host not in ("127.0.0.1", "localhost", "::1")
 
 
-def gpu_decorator():
-    """spaces.GPU when the `spaces` package is present (Hugging Face Spaces), else None."""
-    try:
-        import spaces  # type: ignore[import-not-found]
-
-        return spaces.GPU
-    except ImportError:
-        return None
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from ui.zero_gpu import gpu_runner, on_zero_gpu
+
+    zero_gpu = on_zero_gpu()
+    if zero_gpu:  # before torch touches CUDA: ZeroGPU lends the GPU per call, in a forked worker
+        import spaces  # type: ignore[import-not-found]  # noqa: F401
     from eoras_core import CheckpointError, load_eoras
     from ui.app import CSS, KEYS_JS, build_app
     from ui.projects import ProjectStore, default_root
 
     try:
-        model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
+        model = load_eoras(args.checkpoint, preset=args.preset, device="cuda" if zero_gpu else args.device)
     except (CheckpointError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -79,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     projects = ProjectStore(root, public=is_public(host, on_space))
     print(f"EoRaS Studio: projects in {root}{' (each browser sees its own)' if projects.public else ''}")
-    app = build_app(model, DEMO_DIR, max_sessions=args.max_sessions, gpu=gpu_decorator(), cache_bytes=cache,
+    app = build_app(model, DEMO_DIR, max_sessions=args.max_sessions, runner=gpu_runner(model), cache_bytes=cache,
                     projects=projects)
     app.queue(default_concurrency_limit=1, max_size=64).launch(
         server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,

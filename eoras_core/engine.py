@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -20,12 +19,12 @@ import numpy as np
 import torch
 
 from .crop import crop_patch, crop_positions, paste_back, paste_back_prob
+from .cuda_graphs import StepGraphs
 from .intrinsics import default_intrinsics
 from .modeling import EoRaS
 from .modeling.fused import FusedEoRaS
 from .boxes import TrackInput, as_track, xyxy_to_kubric
 
-log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 _anonymous = itertools.count()
 
@@ -206,7 +205,8 @@ class EorasPredictor:
         self._video: Hashable = None
         self._cache: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self._held = 0
-        self._graphs: dict[tuple, object] = {}
+        # One recurrence step per batch size, captured once and replayed at every step.
+        self.graphs = StepGraphs(model) if self.cuda_graphs else None
 
     @property
     def config(self):
@@ -294,20 +294,8 @@ class EorasPredictor:
         while self._held > self.cache_bytes and self._cache:
             self._held -= _nbytes(self._cache.popitem(last=False)[1])
 
-    def _recurrence(self, b: int, t: int, intermediates: bool) -> Callable | None:
-        if not self.cuda_graphs:
-            return None
-        from .cuda_graphs import GraphedRecurrence
-
-        key = (b, t, intermediates, self.amp)
-        if key not in self._graphs:
-            try:
-                self._graphs[key] = GraphedRecurrence(self.model)
-            except Exception as exc:  # capture is an optimisation: fall back to eager
-                log.warning("CUDA graph capture failed (%s); running the recurrence eagerly", exc)
-                self.cuda_graphs = False
-                return None
-        return self._graphs[key]
+    def _recurrence(self) -> Callable | None:
+        return None if self.graphs is None else self.graphs.run_slots
 
     def run_crops(self, crops: torch.Tensor, K: torch.Tensor, intermediates: bool = False) -> dict[str, torch.Tensor]:
         """Ready crops (B,T,3,S,S) + K (B,T,3,3) through the engine's path (autocast, graphs), no cache."""
@@ -319,7 +307,7 @@ class EorasPredictor:
             p3 = p3.view(b, t, *p3.shape[1:])
             bev = bev.view(b, t, *bev.shape[1:])
             return self.model.forward_features(
-                p3, bev, intermediates, self._recurrence(b, t, intermediates), self._stages.decode_masks
+                p3, bev, intermediates, self._recurrence(), self._stages.decode_masks
             )
 
     def predict(
@@ -379,7 +367,7 @@ class EorasPredictor:
         b, t = p3.shape[:2]
         with torch.inference_mode(), self._autocast():
             out = self.model.forward_features(
-                p3, bev, intermediates, self._recurrence(b, t, intermediates), self._stages.decode_masks
+                p3, bev, intermediates, self._recurrence(), self._stages.decode_masks
             )
         return self._to_results(out, ids, plans, intermediates, self.frame_size)
 

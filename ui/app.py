@@ -5,13 +5,11 @@ session store, the Blocks and every callback.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import gradio as gr
-import numpy as np
 
 from eoras_core.modeling import EoRaS
 from eoras_core.shared_predictor import SharedPredictor
@@ -70,32 +68,22 @@ def demo_clips(demo_dir: Path | None) -> dict[str, Path]:
     return {p.name: p for p in sorted(demo_dir.iterdir()) if p.is_dir() and (p / "metadata.json").exists()}
 
 
-def predict_once(model: EoRaS, frames: np.ndarray, K: np.ndarray | None, tracks: dict) -> dict:
-    """Pure model call (arguments in, results out) for a GPU that lives in another process."""
-    from eoras_core.engine import EorasPredictor
-
-    predictor = EorasPredictor(model)
-    predictor.set_video(np.asarray(frames), K)
-    return predictor.predict(tracks)
-
-
 def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
-              gpu: Callable | None = None, cache_bytes: int | None = None,
+              runner: Callable | None = None, cache_bytes: int | None = None,
               projects: ProjectStore | None = None) -> gr.Blocks:
-    """gpu: a decorator such as spaces.GPU; when given, clip runs go through it.
+    """runner: where clip runs go instead of the shared predictor (ZeroGPU: ui.zero_gpu.gpu_runner).
 
     cache_bytes bounds the shared encoder cache (None: sized to the machine); projects: where
     labels are saved (None: nothing is kept on disk).
     """
-    return build_studio(model, demo_dir, max_sessions, gpu, cache_bytes, projects)[0]
+    return build_studio(model, demo_dir, max_sessions, runner, cache_bytes, projects)[0]
 
 
 def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
-                 gpu: Callable | None = None, cache_bytes: int | None = None,
+                 runner: Callable | None = None, cache_bytes: int | None = None,
                  projects: ProjectStore | None = None) -> tuple[gr.Blocks, StudioContext]:
     """The Blocks and the context its handlers share (tests inspect the sessions through it)."""
     engine = SharedPredictor(model, cache_bytes=cache_bytes) if model is not None else None
-    runner = functools.partial(gpu(predict_once), model) if gpu is not None and model is not None else None
     store = SessionStore(engine, capacity=max_sessions, on_drop=projects.release if projects is not None else None)
     ctx = StudioContext(store, engine, demo_clips(demo_dir), runner, projects)
     num_slots = model.config.num_slots if model is not None else 8

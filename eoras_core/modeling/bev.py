@@ -73,6 +73,12 @@ class BEVConvs(nn.Module):
         return self.layers(x)
 
 
+def _sampling_dtype(x: torch.Tensor) -> torch.dtype:
+    """float32 for half-precision features, else their own dtype (float64 stays float64):
+    sample positions rounded to bf16 move by up to 1/128 of the map, a visible shift."""
+    return torch.promote_types(x.dtype, torch.float32)
+
+
 class BEVTranslator(nn.Module):
     """P3 (N,C,h,w) + intrinsics K (N,3,3) -> BEV map (N,bev_dim,D/4,W/4)."""
 
@@ -91,7 +97,7 @@ class BEVTranslator(nn.Module):
         """K (N,3,3) -> grid_sample grid (N, W, H*D, 2) in [-1, 1] feature-map coordinates."""
         nw, nh, nd = self.cells
         # Projection stays in full precision even under autocast: it sets sample positions.
-        with torch.autocast(K.device.type, enabled=False):
+        with torch.autocast("cuda" if K.is_cuda else "cpu", enabled=False):
             p = K.to(self.points.dtype) @ self.points
             uv = p[:, :2] / p[:, 2:3]
             grid = 2.0 * (uv - 0.5)
@@ -100,8 +106,9 @@ class BEVTranslator(nn.Module):
     def lift(self, p3: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """(N,C,h,w) -> stacked height slices (N, C*H, D, W), before the convolutions."""
         nw, nh, nd = self.cells
-        grid = self.sampling_grid(K).to(p3.dtype)
-        vol = F.grid_sample(p3, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+        dtype = _sampling_dtype(p3)
+        grid = self.sampling_grid(K).to(dtype)
+        vol = F.grid_sample(p3.to(dtype), grid, mode="bilinear", padding_mode="zeros", align_corners=True).to(p3.dtype)
         n, c = vol.shape[:2]
         vol = vol.view(n, c, nw, nh, nd).permute(0, 1, 3, 4, 2)
         return vol.reshape(n, c * nh, nd, nw)
@@ -118,10 +125,12 @@ class BEVTranslator(nn.Module):
         n, c = p3.shape[:2]
         weight = conv.weight.view(-1, c, nh)  # channel index of the lifted volume is c*nh + h
         proj = torch.einsum("ohc,ncyx->nhoyx", weight.permute(0, 2, 1), p3)  # (N,H,O,16,16)
-        grid = self.sampling_grid(K).to(p3.dtype).view(n, nw, nh, nd, 2).transpose(1, 2)
+        dtype = _sampling_dtype(proj)
+        grid = self.sampling_grid(K).to(dtype).view(n, nw, nh, nd, 2).transpose(1, 2)
         sampled = F.grid_sample(
-            proj.flatten(0, 1), grid.reshape(n * nh, nw, nd, 2), mode="bilinear", padding_mode="zeros", align_corners=True
-        )  # (N*H, O, W, D)
+            proj.flatten(0, 1).to(dtype), grid.reshape(n * nh, nw, nd, 2), mode="bilinear", padding_mode="zeros",
+            align_corners=True,
+        ).to(proj.dtype)  # (N*H, O, W, D)
         out = sampled.view(n, nh, -1, nw, nd).sum(1).transpose(2, 3)  # (N, O, D, W)
         return out + conv.bias.view(1, -1, 1, 1)
 

@@ -135,15 +135,27 @@ class EoRaS(nn.Module):
 
         return at
 
+    def slot_step(
+        self, slots: torch.Tensor, kv_bev: list, kv_fea: list, need_weights: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """One step of both directions: slots (2B,S,D) and this step's memory keys/values
+        (per layer, (2B,L,D) each) -> new slots (2B,S,D) and last-layer attention (or None).
+        Its shapes depend on the batch only, so a CUDA graph of it replays at every step."""
+        slots, wb = self.slot_update_bev(slots, self.slot_pos, kv_bev, need_weights)
+        slots, wf = self.slot_update_feature(slots, self.slot_pos, kv_fea, need_weights)
+        return slots, wb, wf
+
     def run_slots(
-        self, fea: torch.Tensor, bev: torch.Tensor, need_weights: bool
+        self, fea: torch.Tensor, bev: torch.Tensor, need_weights: bool, step: Callable | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Tokens (B,T,L,D) -> per-frame slots (2,B,T,S,D) for both directions, plus attention.
 
         Direction 0 visits t = 0..T-1, direction 1 visits T-1..0; both start from the learned
         slots and run as one batch of 2B. Each frame's memory keys/values are projected once and
         shared by both directions; long clips project a window of steps at a time instead.
+        `step` may replace `slot_step` (e.g. a CUDA-graph replay of it).
         """
+        advance = step or self.slot_step
         b, t = fea.shape[:2]
         if self.chunk <= 0 or b * t <= 2 * self.chunk:
             kv_at = self._shared_memory_kv(fea, bev)
@@ -154,8 +166,7 @@ class EoRaS(nn.Module):
         states, w_bev, w_fea = [], [], []
         for step in range(t):
             kv_bev, kv_fea = kv_at(step)
-            slots, wb = self.slot_update_bev(slots, self.slot_pos, kv_bev, need_weights)
-            slots, wf = self.slot_update_feature(slots, self.slot_pos, kv_fea, need_weights)
+            slots, wb, wf = advance(slots, kv_bev, kv_fea, need_weights)
             states.append(slots)
             w_bev.append(wb)
             w_fea.append(wf)

@@ -145,7 +145,7 @@ class Trainer:
     def evaluate(self) -> dict:
         self.model.eval()
         try:
-            doc = evaluate_split(EorasPredictor(self.model, amp=self.amp), self.cfg.eval_data,
+            doc = evaluate_split(EorasPredictor(self.model, amp=self.amp, cuda_graphs=False), self.cfg.eval_data,
                                  baselines=False, limit=self.cfg.eval_videos, progress=False)
         finally:
             self.model.train()
