@@ -1,8 +1,11 @@
-"""bf16 autocast vs fp32: do the thresholded masks agree? (the engine's GPU default is bf16)
+"""bf16 autocast vs fp32: do the thresholded masks and attention maps agree? (the engine's
+GPU default is bf16)
 
     python bench/precision_check.py [--device cuda] [--checkpoint CKPT]
 
-Uses the bundled demo model (or CKPT) on generated crops; prints mask IoU between precisions.
+Uses the bundled demo model (or CKPT) on generated crops; prints mask IoU between precisions,
+with intermediates off (eval) and on (the studio: attention weights, BEV maps). The fp32
+side is true fp32: TF32 matmuls and convolutions are switched off for it.
 """
 from __future__ import annotations
 
@@ -39,13 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     g = torch.Generator().manual_seed(0)
     crops = torch.rand(args.tracks, 24, 3, 128, 128, generator=g)
     K = torch.from_numpy(default_intrinsics(model.config.intrinsics, 256, 256, 24))[None].expand(args.tracks, -1, -1, -1)
-    fp32 = EorasPredictor(model, amp=False, cuda_graphs=False).run_crops(crops, K)
-    bf16 = EorasPredictor(model, amp=True, fused=False).run_crops(crops, K)  # the GPU configuration
     rows = []
-    for key in ("full_mask", "vis_mask"):
-        diff = (fp32[key].float() - bf16[key].float()).abs().max().item()
-        rows.append(f"| {key} | {mask_iou(fp32[key], bf16[key]):.5f} | {diff:.4f} |")
-    table = "| output | mask IoU bf16 vs fp32 | max prob diff |\n|---|---|---|\n" + "\n".join(rows)
+    for intermediates in (False, True):
+        tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+        try:
+            fp32 = EorasPredictor(model, amp=False, cuda_graphs=False).run_crops(crops, K, intermediates)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+        bf16 = EorasPredictor(model, amp=True, fused=False).run_crops(crops, K, intermediates)  # the GPU configuration
+        keys = ("full_mask", "vis_mask") + (("attn_slot_bev", "attn_slot_feature", "bev") if intermediates else ())
+        for key in keys:
+            diff = (fp32[key].float() - bf16[key].float()).abs().max().item()
+            iou = f"{mask_iou(fp32[key], bf16[key]):.5f}" if key.endswith("mask") else "–"
+            rows.append(f"| {key} | {'on' if intermediates else 'off'} | {iou} | {diff:.4f} |")
+    table = ("| output | intermediates | mask IoU bf16 vs fp32 | max abs diff |\n|---|---|---|---|\n"
+             + "\n".join(rows))
     heading = f"precision check, {model.config.name}, {next(model.parameters()).device}"
     report(heading, "bench/precision_check.py", argv, table, args.record)
     return 0

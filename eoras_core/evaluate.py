@@ -36,6 +36,10 @@ class _Scores:
     def report(self) -> dict[str, Any]:
         return summarise(self.official, self.clean).as_dict()
 
+    def merge(self, other: "_Scores") -> None:
+        self.official.merge(other.official)
+        self.clean.merge(other.clean)
+
 
 def _group_by_video(tracks: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
@@ -46,13 +50,20 @@ def _group_by_video(tracks: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
 
 def evaluate_split(
     predictor: EorasPredictor, data: str | Path, baselines: bool = True, limit: int | None = None,
-    progress: bool = True,
+    progress: bool = True, shard: tuple[int, int] = (0, 1), scores: list | None = None,
 ) -> dict[str, Any]:
-    """Run the model on every track of the split; returns the eval CLI's JSON document."""
+    """Run the model on every track of the split; returns the eval CLI's JSON document.
+
+    shard (rank, world): score only every world-th video from the rank-th (of the first
+    `limit`), so ranks share an evaluation; `scores`, when given, receives the model's
+    accumulator so the ranks' shares can be merged (`merge_scores`).
+    """
     split = MoviSplit(data)
     videos = _group_by_video(split.tracks)
     if limit is not None:
         videos = dict(list(videos.items())[:limit])
+    rank, world = shard
+    videos = dict(list(videos.items())[rank::world])
     model_scores = _Scores.new()
     base_scores = {name: _Scores.new() for name in BASELINES}
     per_object = []
@@ -75,10 +86,20 @@ def evaluate_split(
             per_object.append({"video": video, "object": int(obj), **one.report()})
             bar.update(1)
     bar.close()
+    if scores is not None:
+        scores.append(model_scores)
     doc = {**model_scores.report(), "per_object": per_object}
     if baselines:
         doc["baselines"] = {name: s.report() for name, s in base_scores.items()}
     return doc
+
+
+def merge_scores(shares: Iterable["_Scores"]) -> dict[str, Any]:
+    """The headline numbers of several shares of one evaluation, as if scored at once."""
+    total = _Scores.new()
+    for share in shares:
+        total.merge(share)
+    return total.report()
 
 
 def write_json(doc: dict[str, Any], path: str | Path) -> None:

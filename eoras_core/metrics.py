@@ -93,6 +93,13 @@ class _Sums:
         self.sum_iou_occ = 0.0
         self.num_occ = 0
 
+    def merge(self, other: "_Sums") -> None:
+        """Add another accumulator's sums (e.g. another rank's share of the videos)."""
+        self.sum_iou_full += other.sum_iou_full
+        self.frames += other.frames
+        self.sum_iou_occ += other.sum_iou_occ
+        self.num_occ += other.num_occ
+
     @property
     def miou_full(self) -> float:
         return _ratio(self.sum_iou_full, self.frames)

@@ -229,3 +229,24 @@ def test_zero_gpu_function_runs_in_a_forked_worker(model, monkeypatch):
     assert 10 <= zero_gpu.clip_seconds(frames, None, tracks) <= zero_gpu.MAX_SECONDS
     with pytest.raises(RuntimeError, match="registered once"):
         zero_gpu.register(build_eoras("tiny"))
+
+
+def test_attention_weights_keep_float32_scores_under_bf16_autocast():
+    import math
+
+    import torch.nn.functional as F
+
+    from eoras_core.modeling.transformer import Attention
+
+    torch.manual_seed(7)
+    attn = Attention(64, 4).eval()
+    query, memory = torch.randn(2, 8, 64) * 4, torch.randn(2, 256, 64) * 4
+    kv = attn.project_kv(memory, memory)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        _, got = attn(query, kv, need_weights=True)
+        q = attn._split(F.linear(query, attn.in_proj_weight[:64], attn.in_proj_bias[:64]))   # bf16, as inside
+        bf16_scores = torch.softmax((q / math.sqrt(16)) @ kv[0].transpose(-2, -1), dim=-1).mean(1)
+    want = torch.softmax((q.float() / math.sqrt(16)) @ kv[0].float().transpose(-2, -1), dim=-1).mean(1)
+    assert got.dtype == torch.float32 and q.dtype == torch.bfloat16
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)          # scores and softmax in float32
+    assert (bf16_scores.float() - want).abs().max() > 1e-3              # what rounding them would cost

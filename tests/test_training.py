@@ -121,12 +121,32 @@ def test_ddp_two_cpu_processes(split, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
            "-m", "eoras_core", "train", "--data", str(split), "--out", str(out), "--steps", "3",
-           "--batch", "1", "--seq-len", "3", "--threads", "1", "--no-augment"]
+           "--batch", "1", "--seq-len", "3", "--threads", "1", "--no-augment",
+           "--eval-data", str(split), "--eval-every", "2", "--eval-videos", "2"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert read_extra(out / "last.safetensors")["step"] == 3
     lines = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert lines and lines[0]["step"] == 1
+    (evaluation,) = [x["eval"] for x in lines if "eval" in x]     # both ranks scored a share, one line
+    assert 0.0 <= evaluation["miou_full_clean"] <= 1.0
+
+
+def test_shared_evaluation_equals_one_evaluation(split):
+    from eoras_core import build_eoras
+    from eoras_core.engine import EorasPredictor
+    from eoras_core.evaluate import evaluate_split, merge_scores
+
+    torch.manual_seed(0)
+    predictor = EorasPredictor(build_eoras("tiny"))
+    whole = evaluate_split(predictor, split, baselines=False, progress=False)
+    shares = []
+    for rank in range(2):
+        evaluate_split(predictor, split, baselines=False, progress=False, shard=(rank, 2), scores=shares)
+    merged = merge_scores(shares)
+    assert len(shares) == 2 and merged["frames"] == whole["frames"] > 0
+    for key in ("miou_full", "miou_full_clean", "miou_occ_clean"):
+        assert merged[key] == pytest.approx(whole[key], abs=1e-9)
 
 
 def test_fine_tune_from_published_format_checkpoint(split, tmp_path):

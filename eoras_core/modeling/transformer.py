@@ -53,8 +53,12 @@ class Attention(nn.Module):
         q = self._split(F.linear(query, self.in_proj_weight[:d], self.in_proj_bias[:d]))
         k, v = kv
         if need_weights:
-            attn = torch.softmax((q / math.sqrt(q.shape[-1])) @ k.transpose(-2, -1), dim=-1)
-            out = attn @ v
+            # Scores and softmax in float32 even under autocast: QK^T rounded to bf16 before the
+            # softmax shifts the attention maps the studio shows.
+            dtype = torch.promote_types(q.dtype, torch.float32)
+            with torch.autocast("cuda" if q.is_cuda else "cpu", enabled=False):
+                attn = torch.softmax((q.to(dtype) / math.sqrt(q.shape[-1])) @ k.to(dtype).transpose(-2, -1), dim=-1)
+                out = (attn @ v.to(dtype)).to(q.dtype)
             weights = attn.mean(dim=1)
         else:
             out = F.scaled_dot_product_attention(q, k, v)

@@ -22,7 +22,7 @@ from ..build import build_eoras
 from ..config import get_config
 from ..checkpoint import load_eoras, save_eoras
 from ..engine import EorasPredictor
-from ..evaluate import evaluate_split
+from ..evaluate import evaluate_split, merge_scores
 from .dataset import Augment, TrackWindows
 from .losses import eoras_loss
 
@@ -143,12 +143,21 @@ class Trainer:
 
     # -- evaluation --------------------------------------------------------------------
     def evaluate(self) -> dict:
+        """Every rank scores its share of the held-out videos; the shares are merged, so no
+        rank idles in the next all-reduce while another evaluates."""
         self.model.eval()
+        shares: list = []
         try:
-            doc = evaluate_split(EorasPredictor(self.model, amp=self.amp, cuda_graphs=False), self.cfg.eval_data,
-                                 baselines=False, limit=self.cfg.eval_videos, progress=False)
+            evaluate_split(EorasPredictor(self.model, amp=self.amp, cuda_graphs=False), self.cfg.eval_data,
+                           baselines=False, limit=self.cfg.eval_videos, progress=False,
+                           shard=(self.rank, self.world), scores=shares)
         finally:
             self.model.train()
+        if self.world > 1:
+            gathered: list = [None] * self.world
+            dist.all_gather_object(gathered, shares[0])
+            shares = gathered
+        doc = merge_scores(shares)
         return {k: doc[k] for k in ("miou_full", "miou_occ", "miou_full_clean", "miou_occ_clean")}
 
     # -- loop ----------------------------------------------------------------------------
@@ -204,18 +213,21 @@ class Trainer:
                     with open(log_path, "a") as f:
                         f.write(json.dumps({"step": self.step, "loss": loss, "lr": self.sched.get_last_lr()[0],
                                             "frames_per_s": fps, "minutes": (time.time() - start) / 60}) + "\n")
-                if cfg.eval_data and self.is_main and self.step % cfg.eval_every == 0:
+                if cfg.eval_data and self.step % cfg.eval_every == 0:   # every rank takes part
                     last_eval = self.evaluate()
-                    with open(log_path, "a") as f:
-                        f.write(json.dumps({"step": self.step, "eval": last_eval}) + "\n")
-                    bar.write(f"step {self.step}: " + " ".join(f"{k}={v:.4f}" for k, v in last_eval.items()))
+                    if self.is_main:
+                        with open(log_path, "a") as f:
+                            f.write(json.dumps({"step": self.step, "eval": last_eval}) + "\n")
+                        bar.write(f"step {self.step}: " + " ".join(f"{k}={v:.4f}" for k, v in last_eval.items()))
                 if self.step % cfg.save_every == 0:
                     self.save({"eval": last_eval})
                 timed_out = cfg.time_limit_min is not None and (time.time() - start) / 60 > cfg.time_limit_min
-                if self.world > 1:  # every rank must agree to stop
+                if self.world > 1 and self.step % 10 == 0:  # every rank must agree to stop (a sync: not every step)
                     flag = torch.tensor([1.0 if timed_out else 0.0], device=self.device)
                     dist.all_reduce(flag)
                     timed_out = bool(flag.item())
+                elif self.world > 1:
+                    timed_out = False     # ranks decide together, on the steps above
                 if self.step >= cfg.steps or timed_out:
                     stop = True
                     break
