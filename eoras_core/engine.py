@@ -319,7 +319,8 @@ class EorasPredictor:
         return None if self.graphs is None else self.graphs.run_slots
 
     def run_crops(self, crops: torch.Tensor, K: torch.Tensor, intermediates: bool = False) -> dict[str, torch.Tensor]:
-        """Ready crops (B,T,3,S,S) + K (B,T,3,3) through the engine's path (autocast, graphs), no cache."""
+        """Ready crops (B,T,3,S,S) + K (B,T,3,3) through the engine's path (autocast, graphs), no
+        cache; every output comes back float32."""
         b, t = crops.shape[:2]
         crops = crops.to(self.device, non_blocking=True)
         K = K.to(self.device, non_blocking=True)
@@ -327,9 +328,9 @@ class EorasPredictor:
             p3, bev = self._stages.encode_frames(crops.flatten(0, 1), K.flatten(0, 1).to(crops.dtype))
             p3 = p3.view(b, t, *p3.shape[1:])
             bev = bev.view(b, t, *bev.shape[1:])
-            return self.model.forward_features(
-                p3, bev, intermediates, self._recurrence(), self._stages.decode_masks
-            )
+            out = self.model.forward_features(p3, bev, intermediates, self._recurrence(), self._stages.decode_masks)
+        # float32 whatever the autocast, so callers can read any output with .numpy().
+        return {k: v.float() for k, v in out.items()}
 
     def predict(
         self, tracks: Mapping[int, TrackInput], box_format: str = "xyxy", intermediates: bool = True,

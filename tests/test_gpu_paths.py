@@ -185,6 +185,9 @@ def test_outputs_are_float32_under_bf16_autocast_and_a_confident_mistake_has_a_g
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(crops, K)
     assert out["full_mask"].dtype == torch.float32 and out["vis_mask"].dtype == torch.float32
+    engine = EorasPredictor(model, amp=True, fused=False)          # the GPU configuration, on the CPU
+    ran = engine.run_crops(crops, K, intermediates=True)
+    assert {v.dtype for v in ran.values()} == {torch.float32} and ran["bev"].numpy().shape[:2] == (1, 2)
     # The model's sigmoid is taken in float32: a logit of 8 on a background pixel still teaches.
     logit = torch.full((1, 1, 4, 4), 8.0, dtype=torch.bfloat16, requires_grad=True)
     focal_loss(torch.sigmoid(logit.float()), torch.zeros(1, 1, 4, 4)).backward()
