@@ -38,8 +38,12 @@ def device_batch_frames(device: torch.device) -> int:
     return int(min(1024, max(64, 16 * gib)))
 
 
-def default_cache_bytes() -> int:
-    """Encoder-cache budget sized to the machine: 1/16 of its memory, between 256 MB and 4 GB."""
+def default_cache_bytes(device: torch.device | None = None) -> int:
+    """Encoder-cache budget sized to where the cache lives: 1/16 of the machine's memory, or of
+    the GPU's when the model is on one (the encoded frames stay there), between 256 MB and 4 GB."""
+    if device is not None and device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+        return int(min(4 << 30, max(256 << 20, total // 16)))
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):
@@ -213,7 +217,7 @@ class EorasPredictor:
             model.chunk = max(model.chunk, 512)  # large batches pay on a GPU, not on CPU caches
         # Encoded frames of every video this predictor has seen, least recently used first,
         # keyed by (video key, frame, crop window) and bounded in bytes.
-        self.cache_bytes = default_cache_bytes() if cache_bytes is None else int(cache_bytes)
+        self.cache_bytes = default_cache_bytes(self.device) if cache_bytes is None else int(cache_bytes)
         self._frames: Sequence[np.ndarray] | None = None
         self._K: np.ndarray | None = None
         self._video: Hashable = None
