@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -48,6 +48,49 @@ def _group_by_video(tracks: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
     return out
 
 
+@dataclass
+class ObjectRun:
+    """One object's model masks (T,H,W) bool on its ground-truth frames, with that truth."""
+
+    video: str
+    obj: int
+    frames: np.ndarray
+    amodal: np.ndarray
+    visible: np.ndarray
+    amodal_gt: np.ndarray
+    visible_gt: np.ndarray
+
+
+def run_videos(predictor: EorasPredictor, split: MoviSplit, videos: dict[str, list[int]],
+               masks: str = "amodal") -> Iterator[tuple[str, list[ObjectRun]]]:
+    """The one prediction path of `eval` and `predict`: each video's objects through the model
+    from their ground-truth boxes, video by video. masks: "amodal" or "both" (visible too)."""
+    for video, objs in videos.items():
+        clip = split.load_video(video)
+        predictor.set_video(clip.frames, clip.K)
+        tracks = {obj: split.track(video, obj) for obj in objs}
+        boxes = {obj: {int(f): b for f, b in zip(tr.frames, tr.boxes_kubric)} for obj, tr in tracks.items()}
+        results = predictor.predict(boxes, box_format="kubric", intermediates=False)
+        empty = np.zeros((0,) + clip.frames.shape[1:3], bool)
+        runs = []
+        for obj, tr in tracks.items():
+            res = results[obj]
+            amodal = np.stack([res.amodal_mask(f) for f in tr.frames]) if len(tr.frames) else empty
+            visible = (np.stack([res.visible_mask(f) for f in tr.frames]) if len(tr.frames) else empty) \
+                if masks == "both" else empty
+            runs.append(ObjectRun(video, int(obj), np.asarray(tr.frames), amodal, visible, tr.amodal, tr.visible))
+        yield video, runs
+
+
+def select_videos(split: MoviSplit, limit: int | None = None, shard: tuple[int, int] = (0, 1)) -> dict[str, list[int]]:
+    """{video: objects} of the first `limit` videos, then every world-th from the rank-th."""
+    videos = _group_by_video(split.tracks)
+    if limit is not None:
+        videos = dict(list(videos.items())[:limit])
+    rank, world = shard
+    return dict(list(videos.items())[rank::world])
+
+
 def evaluate_split(
     predictor: EorasPredictor, data: str | Path, baselines: bool = True, limit: int | None = None,
     progress: bool = True, shard: tuple[int, int] = (0, 1), scores: list | None = None,
@@ -59,31 +102,20 @@ def evaluate_split(
     accumulator so the ranks' shares can be merged (`merge_scores`).
     """
     split = MoviSplit(data)
-    videos = _group_by_video(split.tracks)
-    if limit is not None:
-        videos = dict(list(videos.items())[:limit])
-    rank, world = shard
-    videos = dict(list(videos.items())[rank::world])
+    videos = select_videos(split, limit, shard)
     model_scores = _Scores.new()
     base_scores = {name: _Scores.new() for name in BASELINES}
     per_object = []
     bar = tqdm(total=sum(len(v) for v in videos.values()), desc="eval", unit="obj", disable=not progress)
-    for video, objs in videos.items():
-        clip = split.load_video(video)
-        predictor.set_video(clip.frames, clip.K)
-        tracks = {obj: split.track(video, obj) for obj in objs}
-        boxes = {obj: {int(f): b for f, b in zip(tr.frames, tr.boxes_kubric)} for obj, tr in tracks.items()}
-        results = predictor.predict(boxes, box_format="kubric", intermediates=False)
-        for obj, tr in tracks.items():
-            res = results[obj]
-            pred = np.stack([res.amodal_mask(f) for f in tr.frames]) if len(tr.frames) else np.zeros((0,) + clip.frames.shape[1:3], bool)
+    for _, runs in run_videos(predictor, split, videos):
+        for run in runs:
             one = _Scores.new()
-            one.add(pred, tr.amodal, tr.visible)
-            model_scores.add(pred, tr.amodal, tr.visible)
+            one.add(run.amodal, run.amodal_gt, run.visible_gt)
+            model_scores.merge(one)
             if baselines:
-                base_scores["visible"].add(tr.visible, tr.amodal, tr.visible)
-                base_scores["convex_hull"].add(convex_hull_masks(tr.visible), tr.amodal, tr.visible)
-            per_object.append({"video": video, "object": int(obj), **one.report()})
+                base_scores["visible"].add(run.visible_gt, run.amodal_gt, run.visible_gt)
+                base_scores["convex_hull"].add(convex_hull_masks(run.visible_gt), run.amodal_gt, run.visible_gt)
+            per_object.append({"video": run.video, "object": run.obj, **one.report()})
             bar.update(1)
     bar.close()
     if scores is not None:
