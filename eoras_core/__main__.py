@@ -1,4 +1,4 @@
-"""Command line: `python -m eoras_core {eval,predict,synth,train,realmix,annotate,export,import} ...`."""
+"""Command line: `python -m eoras_core {eval,predict,report,synth,train,realmix,annotate,export,import} ...`."""
 from __future__ import annotations
 
 import argparse
@@ -52,6 +52,12 @@ def _predict(argv: list[str]) -> int:
     return main(argv)
 
 
+def _report(argv: list[str]) -> int:
+    from .report import main
+
+    return main(argv)
+
+
 def _realmix(argv: list[str]) -> int:
     from .realmix import main
 
@@ -67,7 +73,7 @@ def _labels(name: str):
     return run
 
 
-COMMANDS = {"eval": _eval, "predict": _predict, "synth": _synth, "train": _train, "realmix": _realmix, "annotate": _labels("annotate"),
+COMMANDS = {"eval": _eval, "predict": _predict, "report": _report, "synth": _synth, "train": _train, "realmix": _realmix, "annotate": _labels("annotate"),
             "export": _labels("export"), "import": _labels("import")}
 
 

@@ -54,6 +54,8 @@ def object_record(run: ObjectRun) -> dict[str, Any]:
     clean_occ = np.where(has_occ, _iou64(p & ~v, g & ~v).numpy(), np.nan)
     amodal_area = run.amodal_gt.reshape(len(run.frames), -1).sum(1)
     visible_area = run.visible_gt.reshape(len(run.frames), -1).sum(1)
+    hidden_gt = g & ~v
+    count = lambda m: [int(x) for x in m.flatten(1).sum(1)]  # noqa: E731
     return {
         "object": run.obj,
         "frames": [int(f) for f in run.frames],
@@ -61,6 +63,10 @@ def object_record(run: ObjectRun) -> dict[str, Any]:
         "visible": [mask_to_rle(m) for m in run.visible],
         "gt_amodal_area": [int(a) for a in amodal_area],
         "gt_visible_area": [int(a) for a in visible_area],
+        # where the wrong pixels are: truth missed in the visible / hidden region, and extra pixels
+        "missed_visible": count(v & ~p),
+        "missed_hidden": count(hidden_gt & ~p),
+        "extra": count(p & ~g),
         "iou_full_clean": _finite(clean_full),
         "iou_occ_clean": _finite(clean_occ),
         "iou_full": _finite(official["iou_full"]),
@@ -68,6 +74,14 @@ def object_record(run: ObjectRun) -> dict[str, Any]:
         "sums": {name: vars(acc).copy() for name, acc in (("official", one.official), ("clean", one.clean))},
         "metrics": {k: (None if isinstance(x, float) and x != x else x) for k, x in one.report().items()},
     }
+
+
+def _shape_name(instance: dict) -> str | None:
+    """The object's kind as the split names it (MOVi: shape / asset_id, else the category id)."""
+    for key in ("shape", "asset_id", "category"):
+        if instance.get(key) is not None:
+            return str(instance[key])
+    return None
 
 
 def _video_path(cache: Path, video: str) -> Path:
@@ -93,8 +107,11 @@ def predict_split(predictor: EorasPredictor, data: str | Path, cache: str | Path
     computed = []
     for video, runs in run_videos(predictor, split, todo, masks="both"):
         H, W = runs[0].amodal_gt.shape[1:] if runs and runs[0].amodal_gt.ndim == 3 else (0, 0)
+        instances = split.metadata(video).get("instances", [])
+        records = [{**object_record(r), "shape": _shape_name(instances[r.obj]) if r.obj < len(instances) else None}
+                   for r in runs]
         doc = {"format": FORMAT, "video": video, "model": model_name, "height": int(H), "width": int(W),
-               "objects": [object_record(r) for r in runs]}
+               "objects": records}
         atomic_write(_video_path(cache, video), json.dumps(doc, separators=(",", ":")))
         computed.append(video)
         bar.update(len(runs))
@@ -107,7 +124,8 @@ def write_manifest(cache: str | Path, data: str | Path, model_name: str, limit: 
     cache = Path(cache)
     videos = list(select_videos(MoviSplit(data), limit))
     missing = [v for v in videos if not _done(_video_path(cache, v))]
-    doc = {"format": FORMAT, "model": model_name, "split": Path(data).resolve().name, "videos": videos,
+    doc = {"format": FORMAT, "model": model_name, "split": Path(data).resolve().name,
+           "data": str(Path(data).resolve()), "videos": videos,
            "complete": not missing, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     atomic_write(cache / MANIFEST, json.dumps(doc, indent=1))
     return doc

@@ -119,3 +119,26 @@ def test_two_ranks_write_the_same_cache(split, checkpoint, whole, tmp_path):
 def test_bad_split_is_refused_calmly(tmp_path, checkpoint):
     proc = run_cli("--data", tmp_path / "nothing", "--out", tmp_path / "c", "--checkpoint", checkpoint)
     assert proc.returncode == 2 and "error:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_report_renders_offline_with_every_object(split, whole, tmp_path):
+    from eoras_core.report import main as report_main
+
+    out = tmp_path / "report" / "REPORT.html"
+    assert report_main(["--cache", str(whole), "--compare", str(whole), "--out", str(out), "--worst", "3"]) == 0
+    page = out.read_text()
+    rows = json.loads((out.parent / "objects.json").read_text())
+    cached = summarise_cache(whole)["per_object"]
+    assert [(r["video"], r["object"]) for r in rows] == [(o["video"], o["object"]) for o in cached]
+    for row, want in zip(rows, cached):
+        for key in ("miou_full", "miou_occ", "miou_full_clean", "miou_occ_clean"):
+            assert row[key] == (None if want[key] != want[key] else want[key])
+        assert row["worst_frame"] is not None and 0.0 <= row["occlusion"] <= 1.0
+    import re
+
+    assert "Plotly.newPlot" in page and len(page) > 3_000_000           # plotly.js embedded, not linked
+    assert not re.search(r"<script[^>]*\bsrc=", page) and "<link" not in page
+    assert page.count("<figure>") == 3 and "data:image/png;base64," in page
+    assert "Changes, A" in page and "IoU vs occlusion" in page and "Where the wrong pixels are" in page
+    header = (out.parent / "objects.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["video", "object", "shape"] and len((out.parent / "objects.csv").read_text().splitlines()) == len(rows) + 1

@@ -1,0 +1,245 @@
+"""A shareable error-analysis report of a prediction cache: one self-contained HTML file.
+
+    python -m eoras_core report --cache CACHE [--compare CACHE2] --out REPORT.html [--data SPLIT] [--worst 12]
+
+Why one file: it is mailed, attached to an issue, opened on a plane. Plotly's JavaScript and
+the thumbnails are embedded. Beside it go `objects.csv` and `objects.json`: the per-object
+table (the fields of `eval --json`'s `per_object`, plus what the table shows), `null` where a
+value is undefined. Thumbnails of the worst tracks need the split's frames: `--data`, or the
+folder the cache was made from.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import html
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .export import rle_to_mask
+from .predictions import MANIFEST, read_objects
+
+OCCLUSION_BINS = (0.0, 0.1, 0.3, 0.5, 0.7, 1.0001)
+
+
+def _mean(values: list) -> float | None:
+    vals = [v for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def object_rows(cache: str | Path) -> list[dict[str, Any]]:
+    """One row per object: identity, kind, frames, occlusion, size, IoUs, the worst frame."""
+    manifest = json.loads((Path(cache) / MANIFEST).read_text())
+    rows = []
+    for video, r in read_objects(cache):
+        amodal, visible = np.asarray(r["gt_amodal_area"], float), np.asarray(r["gt_visible_area"], float)
+        seen = amodal > 0
+        occlusion = float(np.mean(1 - visible[seen] / amodal[seen])) if seen.any() else None
+        ious = r["iou_full_clean"]
+        worst = int(np.argmin([1.0 if v is None else v for v in ious])) if ious else None
+        missed_v, missed_h, extra = (int(sum(r[k])) for k in ("missed_visible", "missed_hidden", "extra"))
+        rows.append({
+            "video": video, "object": r["object"], "shape": r.get("shape"), "frames": len(r["frames"]),
+            "occlusion": occlusion, "size": float(amodal.mean()) if len(amodal) else None,
+            **{k: r["metrics"][k] for k in ("miou_full", "miou_occ", "miou_full_clean", "miou_occ_clean")},
+            "worst_frame": r["frames"][worst] if worst is not None else None,
+            "worst_iou": ious[worst] if worst is not None else None,
+            "missed_visible": missed_v, "missed_hidden": missed_h, "extra": extra,
+            "iou_by_position": ious,
+        })
+    for row in rows:
+        row["model"] = manifest["model"]
+    return rows
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def write_tables(rows: list[dict], folder: Path) -> tuple[Path, Path]:
+    """objects.json (a list, eval's per_object keys among its fields) and objects.csv."""
+    fields = [k for k in rows[0] if k != "iou_by_position"] if rows else []
+    table = [{k: _clean(row[k]) for k in fields} for row in rows]
+    js = folder / "objects.json"
+    js.write_text(json.dumps(table, indent=1))
+    cs = folder / "objects.csv"
+    with open(cs, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows([{k: "" if v is None else v for k, v in row.items()} for row in table])
+    return js, cs
+
+
+def _binned(x: np.ndarray, y: np.ndarray, edges) -> tuple[list, list, list]:
+    """Bin centres, mean and 95 % confidence half-width of y per bin of x."""
+    centres, means, half = [], [], []
+    for lo, hi in zip(edges, edges[1:]):
+        sel = (x >= lo) & (x < hi)
+        if sel.sum() >= 1:
+            centres.append((lo + min(hi, 1.0)) / 2)
+            means.append(float(y[sel].mean()))
+            half.append(float(1.96 * y[sel].std(ddof=1) / np.sqrt(sel.sum())) if sel.sum() > 1 else 0.0)
+    return centres, means, half
+
+
+def figures(rows: list[dict], compare: list[dict] | None) -> list[tuple[str, Any]]:
+    """(title, plotly figure) for the report."""
+    import plotly.graph_objects as go
+
+    figs = []
+    ok = [r for r in rows if r["occlusion"] is not None]
+    occ = np.array([r["occlusion"] for r in ok])
+    labels = [f"{r['video']} #{r['object']}" for r in ok]
+    f = go.Figure()
+    for key, name in (("miou_full_clean", "full"), ("miou_occ_clean", "occluded")):
+        pts = [(o, r[key], lab) for o, r, lab in zip(occ, ok, labels) if r[key] is not None and not math.isnan(r[key])]
+        if not pts:
+            continue
+        xs, ys, ls = map(list, zip(*pts))
+        f.add_scatter(x=xs, y=ys, mode="markers", name=f"IoU {name}", text=ls, marker={"size": 5, "opacity": 0.5})
+        c, m, h = _binned(np.array(xs), np.array(ys), OCCLUSION_BINS)
+        f.add_scatter(x=c + c[::-1], y=[a + b for a, b in zip(m, h)] + [a - b for a, b in zip(m, h)][::-1],
+                      fill="toself", opacity=0.2, line={"width": 0}, name=f"{name}: 95 % band", hoverinfo="skip")
+        f.add_scatter(x=c, y=m, mode="lines+markers", name=f"{name}: binned mean")
+    f.update_layout(xaxis_title="mean occlusion rate", yaxis_title="clean IoU")
+    figs.append(("IoU vs occlusion", f))
+    f = go.Figure(go.Scatter(x=[r["size"] for r in rows], y=[r["miou_full_clean"] for r in rows], mode="markers",
+                             text=[f"{r['video']} #{r['object']}" for r in rows], marker={"size": 5, "opacity": 0.6}))
+    f.update_layout(xaxis_title="mean amodal area (pixels)", xaxis_type="log", yaxis_title="clean IoU full")
+    figs.append(("IoU vs object size", f))
+    f = go.Figure()
+    for shape in sorted({str(r["shape"]) for r in rows}):
+        f.add_box(y=[r["miou_full_clean"] for r in rows if str(r["shape"]) == shape], name=shape)
+    f.update_layout(yaxis_title="clean IoU full")
+    figs.append(("IoU per kind", f))
+    pos = np.concatenate([np.linspace(0, 1, len(r["iou_by_position"])) for r in rows if r["iou_by_position"]] or [np.zeros(0)])
+    val = np.concatenate([np.array([1.0 if v is None else v for v in r["iou_by_position"]]) for r in rows
+                          if r["iou_by_position"]] or [np.zeros(0)])
+    c, m, h = _binned(pos, val, np.linspace(0, 1.0001, 11))
+    f = go.Figure(go.Scatter(x=c, y=m, error_y={"array": h}, mode="lines+markers"))
+    f.update_layout(xaxis_title="position in the track (0 = first frame)", yaxis_title="clean IoU full")
+    figs.append(("Error over the track", f))
+    totals = {k: sum(r[k] for r in rows) for k in ("missed_visible", "missed_hidden", "extra")}
+    f = go.Figure(go.Bar(x=["missed in the visible region", "missed in the hidden region", "extra (false positive)"],
+                         y=list(totals.values())))
+    f.update_layout(yaxis_title="pixels")
+    figs.append(("Where the wrong pixels are", f))
+    if compare:
+        b = {(r["video"], r["object"]): r for r in compare}
+        pairs = [(r, b[(r["video"], r["object"])]) for r in rows if (r["video"], r["object"]) in b]
+        f = go.Figure(go.Scatter(x=[a["miou_full_clean"] for a, _ in pairs], y=[c["miou_full_clean"] for _, c in pairs],
+                                 mode="markers", text=[f"{a['video']} #{a['object']}" for a, _ in pairs]))
+        f.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="no change")
+        f.update_layout(xaxis_title=f"A: {rows[0]['model']}", yaxis_title=f"B: {compare[0]['model']}")
+        figs.append(("A vs B per object (clean IoU full)", f))
+    return figs
+
+
+def _overlay(rgb: np.ndarray, mask: np.ndarray, colour) -> np.ndarray:
+    out = rgb.astype(np.float32)
+    out[mask] = 0.5 * out[mask] + 0.5 * np.array(colour, np.float32)
+    return out.astype(np.uint8)
+
+
+def thumbnails(cache: Path, rows: list[dict], data: Path | None, count: int) -> list[tuple[dict, str]]:
+    """(row, data-URI PNG) for the `count` worst objects at their worst frame: visible, amodal,
+    error (green: right, red: missed, blue: extra)."""
+    if data is None or not data.is_dir():
+        return []
+    from .data.movi import MoviSplit
+
+    split = MoviSplit(data)
+    records = {(v, r["object"]): r for v, r in read_objects(cache)}
+    out = []
+    worst = sorted((r for r in rows if r["worst_frame"] is not None), key=lambda r: r["miou_full_clean"])[:count]
+    for row in worst:
+        rec = records[(row["video"], row["object"])]
+        i = rec["frames"].index(row["worst_frame"])
+        rgb = np.asarray(split.load_video(row["video"]).frames[row["worst_frame"]])
+        track = split.track(row["video"], row["object"])
+        amodal, visible = rle_to_mask(rec["amodal"][i]), rle_to_mask(rec["visible"][i])
+        truth = track.amodal[i]
+        error = rgb.copy()
+        for mask, colour in ((amodal & truth, (40, 200, 60)), (truth & ~amodal, (230, 40, 40)), (amodal & ~truth, (40, 90, 240))):
+            error = _overlay(error, mask, colour)
+        panel = np.concatenate([_overlay(rgb, visible, (40, 200, 60)), _overlay(rgb, amodal, (230, 40, 220)), error], 1)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
+        out.append((row, "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()))
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
+
+
+def write_report(cache: str | Path, out: str | Path, compare: str | Path | None = None,
+                 data: str | Path | None = None, worst: int = 12) -> Path:
+    """Write REPORT.html, objects.csv and objects.json; returns the HTML's path."""
+    cache, out = Path(cache), Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = object_rows(cache)
+    other = object_rows(compare) if compare else None
+    write_tables(rows, out.parent)
+    manifest = json.loads((cache / MANIFEST).read_text())
+    data = Path(data) if data else Path(manifest.get("data", ""))
+    cols = ["video", "object", "shape", "frames", "occlusion", "size", "miou_full_clean", "miou_occ_clean",
+            "miou_full", "miou_occ", "worst_frame"]
+    table = "".join("<tr>" + "".join(f"<td>{_fmt(r[c])}</td>" for c in cols) + "</tr>"
+                    for r in sorted(rows, key=lambda r: r["miou_full_clean"]))
+    parts = [f"<h1>Error analysis — {html.escape(manifest['model'])} on {html.escape(manifest['split'])}</h1>",
+             f"<p>{len(rows)} objects in {len(manifest['videos'])} videos. Mean clean IoU full "
+             f"{_fmt(_mean([r['miou_full_clean'] for r in rows]))}, occluded {_fmt(_mean([r['miou_occ_clean'] for r in rows]))}.</p>"]
+    for i, (title, fig) in enumerate(figures(rows, other)):
+        parts.append(f"<h2>{html.escape(title)}</h2>" + fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
+    if other:
+        b = {(r["video"], r["object"]): r for r in other}
+        deltas = sorted(((r, b[(r["video"], r["object"])]) for r in rows if (r["video"], r["object"]) in b),
+                        key=lambda p: p[1]["miou_full_clean"] - p[0]["miou_full_clean"])
+        body = "".join(f"<tr><td>{_fmt(a['video'])}</td><td>{a['object']}</td><td>{_fmt(a['miou_full_clean'])}</td>"
+                       f"<td>{_fmt(c['miou_full_clean'])}</td><td>{_fmt(c['miou_full_clean'] - a['miou_full_clean'])}</td></tr>"
+                       for a, c in deltas)
+        parts.append("<h2>Changes, A → B (worst first)</h2><table><tr><th>video</th><th>object</th><th>A</th><th>B</th>"
+                     f"<th>B − A</th></tr>{body}</table>")
+    shots = thumbnails(cache, rows, data, worst)
+    if shots:
+        parts.append("<h2>Worst tracks at their worst frame</h2><p>visible · amodal · error (green right, red missed, blue extra)</p>")
+        parts += [f"<figure><img src='{uri}' alt='{_fmt(r['video'])} object {r['object']}'>"
+                  f"<figcaption>{_fmt(r['video'])} #{r['object']}, frame {r['worst_frame']}: IoU {_fmt(r['worst_iou'])}"
+                  f"</figcaption></figure>" for r, uri in shots]
+    parts.append("<h2>Objects (worst first)</h2><table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + f"</tr>{table}</table>")
+    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px}"
+             "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}")
+    out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>EoRaS error analysis</title>"
+                   f"<style>{style}</style></head><body>{''.join(parts)}</body></html>", encoding="utf-8")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eoras_core report", description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", required=True)
+    ap.add_argument("--compare", default=None, help="a second cache of the same split (checkpoint B)")
+    ap.add_argument("--out", required=True, help="the HTML file; objects.csv and objects.json go beside it")
+    ap.add_argument("--data", default=None, help="the split, for thumbnails (default: where the cache was made from)")
+    ap.add_argument("--worst", type=int, default=12, help="thumbnails of this many worst tracks")
+    args = ap.parse_args(argv)
+    try:
+        for c in filter(None, (args.cache, args.compare)):
+            if not (Path(c) / MANIFEST).is_file():
+                raise ValueError(f"{c}: no {MANIFEST}; make the cache with `python -m eoras_core predict` first")
+        path = write_report(args.cache, args.out, args.compare, args.data, args.worst)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} and objects.csv / objects.json beside it")
+    return 0
