@@ -23,7 +23,9 @@ from .modeling import EoRaS
 CONFIG_KEY = "eoras_config"
 FORMAT_KEY = "eoras_format"
 FORMAT_VERSION = "1"
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "eoras_tiny_movilite.safetensors"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_CHECKPOINT = ASSETS / "eoras_lite_v2.safetensors"        # the demo model (assets/MODEL_CARD.md)
+PREVIOUS_CHECKPOINT = ASSETS / "eoras_tiny_movilite.safetensors"  # the first demo model, kept for comparison
 _PRESET_HINTS = (("movib", "movi_b"), ("movid", "movi_d"), ("kitti", "kitti"))
 
 

@@ -97,7 +97,7 @@ def crop_batch(frames: Sequence[np.ndarray], positions: Sequence[Sequence[int]],
         window = _window(np.asarray(frame), pos)
         if window.shape[0] == 0 or window.shape[1] == 0:
             continue
-        x = torch.from_numpy(np.ascontiguousarray(window)).to(device, non_blocking=True)
+        x = torch.from_numpy(np.array(window)).to(device, non_blocking=True)   # a copy: frames may be read-only
         x = x.permute(2, 0, 1)[None].float().div_(255.0)
         out[i] = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
     return out
