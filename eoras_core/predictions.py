@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         model = load_eoras(args.checkpoint, preset=args.preset, device=device)
         name = Path(args.checkpoint).name if args.checkpoint else "demo model"
-        predict_split(EorasPredictor(model), args.data, args.out, f"{name} ({model.config.name})",
+        predict_split(EorasPredictor(model, fast_crops=False), args.data, args.out, f"{name} ({model.config.name})",
                       args.limit_videos, (rank, world), progress=rank == 0)
         if dist is not None:
             dist.barrier()
