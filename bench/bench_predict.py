@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     amp = None if args.amp == "auto" else args.amp == "on"
     if amp is False:  # true fp32: no TF32 matmuls or convolutions
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    predictor = EorasPredictor(model, amp=amp)
+    predictor = EorasPredictor(model, amp=amp, fast_crops=device.type == "cuda")  # as the studio
     T, H, W = args.frames, args.height, args.width
     frames = synthetic_clip(T, H, W)
     K = default_intrinsics(model.config.intrinsics, H, W, T)

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         baselines = None
         for label, path in models.items():
             model = load_eoras(path, device="cpu")
-            doc = evaluate_split(EorasPredictor(model, fast_crops=False), data, baselines=baselines is None, progress=False)
+            doc = evaluate_split(EorasPredictor(model), data, baselines=baselines is None, progress=False)
             baselines = baselines or doc.get("baselines")
             rows.append((split, f"{label}: {Path(path).name} ({model.config.name})",
                          doc["miou_full_clean"], doc["miou_occ_clean"]))

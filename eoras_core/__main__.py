@@ -22,8 +22,7 @@ def _eval(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     try:
         model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
-        # The exact published crop (not the studio's device crop): numbers comparable with the paper.
-        doc = evaluate_split(EorasPredictor(model, fast_crops=False), args.data, baselines=not args.no_baselines,
+        doc = evaluate_split(EorasPredictor(model), args.data, baselines=not args.no_baselines,
                              limit=args.limit_videos)
     except (CheckpointError, DatasetError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

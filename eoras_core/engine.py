@@ -197,7 +197,7 @@ class EorasPredictor:
     def __init__(
         self, model: EoRaS, amp: bool | None = None, cuda_graphs: bool | None = None,
         batch_frames: int | None = None, cache_bytes: int | None = None, fused: bool | None = None,
-        fast_crops: bool | None = None,
+        fast_crops: bool = False,
     ) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
@@ -211,8 +211,9 @@ class EorasPredictor:
         # Frames per encoder batch and object-frames per recurrence group: a GPU wants many
         # (sized to its memory), a CPU's caches want few.
         self.batch_frames = batch_frames or device_batch_frames(self.device)
-        # Crops resized on the device (crop_batch) on a GPU; the exact published crop elsewhere.
-        self.fast_crops = cuda if fast_crops is None else fast_crops
+        # The exact published crop unless asked for crops resized on the device (crop_batch),
+        # which the studio does on a GPU; eval keeps the published one.
+        self.fast_crops = fast_crops
         if cuda:
             model.chunk = max(model.chunk, 512)  # large batches pay on a GPU, not on CPU caches
         # Encoded frames of every video this predictor has seen, least recently used first,

@@ -29,9 +29,9 @@ class _Scores:
     def new(cls) -> "_Scores":
         return cls(OfficialAccumulator(), CleanAccumulator())
 
-    def add(self, pred: np.ndarray, full: np.ndarray, vis: np.ndarray) -> None:
-        self.official.add(pred, full, vis)
-        self.clean.add(pred, full, vis)
+    def add(self, pred: np.ndarray, full: np.ndarray, vis: np.ndarray) -> tuple[dict, dict]:
+        """Add one clip; returns its per-frame (official, clean) statistics."""
+        return self.official.add(pred, full, vis), self.clean.add(pred, full, vis)
 
     def report(self) -> dict[str, Any]:
         return summarise(self.official, self.clean).as_dict()

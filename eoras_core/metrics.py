@@ -134,17 +134,21 @@ class CleanAccumulator(_Sums):
     occ = mean over frames with non-empty GT occluded region O = GT amodal & ~GT visible of
     IoU(pred & ~GT visible, O)."""
 
-    def add(self, pred: Any, full_gt: Any, vis_gt: Any) -> None:
-        """Add one clip (masks (T, H, W) or (T, 1, H, W))."""
+    def add(self, pred: Any, full_gt: Any, vis_gt: Any) -> dict[str, np.ndarray]:
+        """Add one clip (masks (T, H, W) or (T, 1, H, W)); returns its per-frame IoUs:
+        iou_full (T,) and iou_occ (T,), NaN where the truth has no hidden part."""
         p, g, v = _masks(pred), _masks(full_gt), _masks(vis_gt)
         _check(p, g, v)
-        self.sum_iou_full += float(_iou64(p, g).sum())
+        iou_full = _iou64(p, g)
+        self.sum_iou_full += float(iou_full.sum())
         self.frames += p.shape[0]
         occ_gt = g & ~v
         has = occ_gt.flatten(1).any(dim=1)
+        iou_occ = _iou64(p & ~v, occ_gt)
         if bool(has.any()):
-            self.sum_iou_occ += float(_iou64((p & ~v)[has], occ_gt[has]).sum())
+            self.sum_iou_occ += float(iou_occ[has].sum())
             self.num_occ += int(has.sum())
+        return {"iou_full": iou_full.numpy(), "iou_occ": np.where(has.numpy(), iou_occ.numpy(), np.nan)}
 
 
 @dataclass(frozen=True)

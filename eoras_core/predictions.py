@@ -31,7 +31,7 @@ from .data.movi import MoviSplit
 from .engine import EorasPredictor
 from .evaluate import ObjectRun, _Scores, run_videos, select_videos
 from .export import mask_to_rle
-from .metrics import _iou64, _masks, official_frame_stats
+from .metrics import _masks
 from .project_format import atomic_write
 
 FORMAT = "eoras-predictions/1"
@@ -46,29 +46,22 @@ def object_record(run: ObjectRun) -> dict[str, Any]:
     """One object's cache entry: masks as RLE, ground-truth areas, per-frame IoUs and the
     official and clean sums `eval` accumulates (so sums over the cache equal eval's)."""
     one = _Scores.new()
-    one.add(run.amodal, run.amodal_gt, run.visible_gt)
-    official = official_frame_stats(run.amodal, run.amodal_gt, run.visible_gt)
+    official, clean = one.add(run.amodal, run.amodal_gt, run.visible_gt)
     p, g, v = _masks(run.amodal), _masks(run.amodal_gt), _masks(run.visible_gt)
-    clean_full = _iou64(p, g).numpy()
-    has_occ = (g & ~v).flatten(1).any(dim=1).numpy()
-    clean_occ = np.where(has_occ, _iou64(p & ~v, g & ~v).numpy(), np.nan)
-    amodal_area = run.amodal_gt.reshape(len(run.frames), -1).sum(1)
-    visible_area = run.visible_gt.reshape(len(run.frames), -1).sum(1)
-    hidden_gt = g & ~v
     count = lambda m: [int(x) for x in m.flatten(1).sum(1)]  # noqa: E731
     return {
         "object": run.obj,
         "frames": [int(f) for f in run.frames],
         "amodal": [mask_to_rle(m) for m in run.amodal],
         "visible": [mask_to_rle(m) for m in run.visible],
-        "gt_amodal_area": [int(a) for a in amodal_area],
-        "gt_visible_area": [int(a) for a in visible_area],
+        "gt_amodal_area": count(g),
+        "gt_visible_area": count(v),
         # where the wrong pixels are: truth missed in the visible / hidden region, and extra pixels
         "missed_visible": count(v & ~p),
-        "missed_hidden": count(hidden_gt & ~p),
+        "missed_hidden": count(g & ~v & ~p),
         "extra": count(p & ~g),
-        "iou_full_clean": _finite(clean_full),
-        "iou_occ_clean": _finite(clean_occ),
+        "iou_full_clean": _finite(clean["iou_full"]),
+        "iou_occ_clean": _finite(clean["iou_occ"]),
         "iou_full": _finite(official["iou_full"]),
         "iou_occ": _finite(official["iou_occ"]),
         "sums": {name: vars(acc).copy() for name, acc in (("official", one.official), ("clean", one.clean))},
@@ -86,6 +79,11 @@ def _shape_name(instance: dict) -> str | None:
 
 def _video_path(cache: Path, video: str) -> Path:
     return cache / "videos" / f"{video}.json"
+
+
+def read_video(cache: str | Path, video: str) -> dict:
+    """One video's cache file, parsed."""
+    return json.loads(_video_path(Path(cache), video).read_text())
 
 
 def _done(path: Path) -> bool:
@@ -138,8 +136,7 @@ def read_objects(cache: str | Path) -> Iterator[tuple[str, dict]]:
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{cache / MANIFEST}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     for video in manifest["videos"]:
-        doc = json.loads(_video_path(cache, video).read_text())
-        for record in doc["objects"]:
+        for record in read_video(cache, video)["objects"]:
             yield video, record
 
 
@@ -185,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         model = load_eoras(args.checkpoint, preset=args.preset, device=device)
         name = Path(args.checkpoint).name if args.checkpoint else "demo model"
-        predict_split(EorasPredictor(model, fast_crops=False), args.data, args.out, f"{name} ({model.config.name})",
+        predict_split(EorasPredictor(model), args.data, args.out, f"{name} ({model.config.name})",
                       args.limit_videos, (rank, world), progress=rank == 0)
         if dist is not None:
             dist.barrier()

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .export import rle_to_mask
-from .predictions import MANIFEST, read_objects
+from .predictions import MANIFEST, read_objects, read_video
 
 OCCLUSION_BINS = (0.0, 0.1, 0.3, 0.5, 0.7, 1.0001)
 
@@ -158,11 +158,10 @@ def thumbnails(cache: Path, rows: list[dict], data: Path | None, count: int) -> 
     from .data.movi import MoviSplit
 
     split = MoviSplit(data)
-    records = {(v, r["object"]): r for v, r in read_objects(cache)}
     out = []
     worst = sorted((r for r in rows if r["worst_frame"] is not None), key=lambda r: r["miou_full_clean"])[:count]
-    for row in worst:
-        rec = records[(row["video"], row["object"])]
+    for row in worst:   # only these objects' videos are read again
+        rec = next(r for r in read_video(cache, row["video"])["objects"] if r["object"] == row["object"])
         i = rec["frames"].index(row["worst_frame"])
         rgb = np.asarray(split.load_video(row["video"]).frames[row["worst_frame"]])
         track = split.track(row["video"], row["object"])

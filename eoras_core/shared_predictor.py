@@ -38,6 +38,8 @@ class SharedPredictor:
     """Thread-safe front of one EorasPredictor (see the module docstring)."""
 
     def __init__(self, model: EoRaS, cache_bytes: int | None = None, **kwargs) -> None:
+        # Interactive use: on a GPU, crops are resized on the device (crop_batch), not in numpy.
+        kwargs.setdefault("fast_crops", next(model.parameters()).device.type == "cuda")
         self.predictor = EorasPredictor(model, cache_bytes=cache_bytes, **kwargs)
         self._clip_lock = threading.Lock()
         self._preview_lock = threading.Lock()

@@ -148,7 +148,7 @@ class Trainer:
         self.model.eval()
         shares: list = []
         try:
-            predictor = EorasPredictor(self.model, amp=self.amp, cuda_graphs=False, fast_crops=False)
+            predictor = EorasPredictor(self.model, amp=self.amp, cuda_graphs=False)
             evaluate_split(predictor, self.cfg.eval_data,
                            baselines=False, limit=self.cfg.eval_videos, progress=False,
                            shard=(self.rank, self.world), scores=shares)
