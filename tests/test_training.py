@@ -51,6 +51,17 @@ def test_windows_shapes_padding_and_jitter(split):
     assert not np.allclose(moved, boxes) and (moved >= 0).all() and (moved <= 1).all()
 
 
+def test_objects_never_in_view_are_left_out_of_training(tmp_path):
+    root = write_rect_split(tmp_path / "split", videos=1, T=4)
+    meta_path = next(root.glob("*/metadata.json"))
+    meta = json.loads(meta_path.read_text())
+    meta["instances"][0]["bbox_frames"], meta["instances"][0]["bboxes"] = [], []   # out of view throughout
+    meta_path.write_text(json.dumps(meta))
+    ds = TrackWindows(root, seq_len=3, augment=None)
+    assert len(ds) == len(meta["instances"]) - 1 and all(obj != 0 for _, obj in ds.tracks)
+    assert all(ds[i]["crops"].shape == (3, 3, 128, 128) for i in range(len(ds)))
+
+
 def test_photometric_augmentation_changes_crops_not_masks(split):
     from eoras_core.training import photometric
 

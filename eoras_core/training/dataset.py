@@ -46,7 +46,9 @@ class TrackWindows(Dataset):
 
     def __init__(self, root: str | Path, seq_len: int = 12, augment: Augment | None = Augment(), seed: int = 0) -> None:
         self.split = MoviSplit(root)
-        self.tracks = list(self.split.tracks)
+        # An object never in view (no box on any frame) has nothing to learn from.
+        self.tracks = [(v, o) for v, o in self.split.tracks
+                       if len(self.split.metadata(v)["instances"][o].get("bbox_frames", []))]
         if not self.tracks:
             raise ValueError(f"{root}: no tracks to train on")
         self.seq_len = seq_len
