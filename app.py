@@ -1,5 +1,5 @@
 """EoRaS Studio: `python app.py [--checkpoint PATH] [--preset P] [--device auto|cpu|cuda] [--port N] [--host H]
-[--projects DIR]`.
+[--projects DIR] [--data SPLIT [--cache CACHE] [--compare CACHE_B]]`.
 
 Loads the model once (resident on the GPU when there is one) and serves the studio. With no
 arguments it uses the bundled demo model and opens a browser tab; on a Hugging Face Space
@@ -32,12 +32,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--projects", default=None, metavar="DIR",
                     help="folder for projects (labels, masks and a copy of each clip); default: the user data "
                          "folder of 'EoRaS Studio'")
+    ap.add_argument("--data", default=None, metavar="SPLIT",
+                    help="open a MOVi-layout split for error analysis (Dataset tab); without --cache the loaded "
+                         "model predicts it first (kept under the projects folder, resumed if stopped)")
+    ap.add_argument("--cache", default=None, metavar="CACHE", help="the split's predictions (python -m eoras_core predict)")
+    ap.add_argument("--compare", default=None, metavar="CACHE_B", help="a second cache of the same split, to compare")
     return ap.parse_args(argv)
 
 
 def is_public(host: str, on_space: bool) -> bool:
     """Served beyond this machine: projects then belong to the browser that made them."""
     return on_space or host not in ("127.0.0.1", "localhost", "::1")
+
+
+def open_split(args: argparse.Namespace, model, root: Path):
+    """The dataset of --data / --cache / --compare (predicting the split first when no cache is given)."""
+    from ui.dataset import default_cache, make_cache, open_dataset
+
+    if args.data is None and args.cache is None:
+        if args.compare:
+            print("warning: --compare needs --cache (or --data); ignored", file=sys.stderr)
+        return None
+    cache = args.cache
+    if cache is None:
+        name = Path(args.checkpoint).name if args.checkpoint else "demo model"
+        cache = default_cache(root, Path(args.data), f"{name} ({model.config.name})")
+        print(f"EoRaS Studio: predicting {args.data} into {cache} (resumes if stopped)")
+        make_cache(model, args.data, cache, f"{name} ({model.config.name})")
+    ds = open_dataset(cache, args.data, args.compare)
+    print(f"EoRaS Studio: split {ds.name}, {len(ds.rows)} objects (Dataset tab)")
+    return ds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if zero_gpu:  # before torch touches CUDA: ZeroGPU lends the GPU per call, in a forked worker
         import spaces  # type: ignore[import-not-found]  # noqa: F401
     from eoras_core import CheckpointError, load_eoras
+    from eoras_core.data.movi import DatasetError
     from ui.app import CSS, KEYS_JS, build_app
     from ui.projects import ProjectStore, default_root
 
@@ -74,8 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     projects = ProjectStore(root, public=is_public(host, on_space))
     print(f"EoRaS Studio: projects in {root}{' (each browser sees its own)' if projects.public else ''}")
+    try:
+        dataset = open_split(args, model, root)
+    except (DatasetError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     app = build_app(model, DEMO_DIR, max_sessions=args.max_sessions, runner=gpu_runner(model), cache_bytes=cache,
-                    projects=projects)
+                    projects=projects, dataset=dataset, datasets_local=not projects.public)
     app.queue(default_concurrency_limit=1, max_size=64).launch(
         server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,
         run_history=False, max_file_size="2gb", show_error=True,

@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -94,9 +94,10 @@ def _done(path: Path) -> bool:
 
 
 def predict_split(predictor: EorasPredictor, data: str | Path, cache: str | Path, model_name: str,
-                  limit: int | None = None, shard: tuple[int, int] = (0, 1), progress: bool = True) -> list[str]:
+                  limit: int | None = None, shard: tuple[int, int] = (0, 1), progress: bool = True,
+                  on_video: Callable[[int, int], None] | None = None) -> list[str]:
     """Predict this rank's share of the split's videos into `cache`, skipping videos already
-    there; returns the videos this call computed."""
+    there; returns the videos this call computed. on_video(done, total) follows each video."""
     split = MoviSplit(data)
     cache = Path(cache)
     (cache / "videos").mkdir(parents=True, exist_ok=True)
@@ -113,6 +114,8 @@ def predict_split(predictor: EorasPredictor, data: str | Path, cache: str | Path
         atomic_write(_video_path(cache, video), json.dumps(doc, separators=(",", ":")))
         computed.append(video)
         bar.update(len(runs))
+        if on_video is not None:
+            on_video(len(computed), len(todo))
     bar.close()
     return computed
 

@@ -23,11 +23,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .error_plots import make_plot, plot_names
 from .export import rle_to_mask
 from .predictions import MANIFEST, read_objects, read_video
-
-OCCLUSION_BINS = (0.0, 0.1, 0.3, 0.5, 0.7, 1.0001)
-
 
 def _mean(values: list) -> float | None:
     vals = [v for v in values if v is not None]
@@ -79,69 +77,20 @@ def write_tables(rows: list[dict], folder: Path) -> tuple[Path, Path]:
     return js, cs
 
 
-def _binned(x: np.ndarray, y: np.ndarray, edges) -> tuple[list, list, list]:
-    """Bin centres, mean and 95 % confidence half-width of y per bin of x."""
-    centres, means, half = [], [], []
-    for lo, hi in zip(edges, edges[1:]):
-        sel = (x >= lo) & (x < hi)
-        if sel.sum() >= 1:
-            centres.append((lo + min(hi, 1.0)) / 2)
-            means.append(float(y[sel].mean()))
-            half.append(float(1.96 * y[sel].std(ddof=1) / np.sqrt(sel.sum())) if sel.sum() > 1 else 0.0)
-    return centres, means, half
-
-
-def figures(rows: list[dict], compare: list[dict] | None) -> list[tuple[str, Any]]:
-    """(title, plotly figure) for the report."""
-    import plotly.graph_objects as go
-
-    figs = []
-    ok = [r for r in rows if r["occlusion"] is not None]
-    occ = np.array([r["occlusion"] for r in ok])
-    labels = [f"{r['video']} #{r['object']}" for r in ok]
-    f = go.Figure()
-    for key, name in (("miou_full_clean", "full"), ("miou_occ_clean", "occluded")):
-        pts = [(o, r[key], lab) for o, r, lab in zip(occ, ok, labels) if r[key] is not None and not math.isnan(r[key])]
-        if not pts:
-            continue
-        xs, ys, ls = map(list, zip(*pts))
-        f.add_scatter(x=xs, y=ys, mode="markers", name=f"IoU {name}", text=ls, marker={"size": 5, "opacity": 0.5})
-        c, m, h = _binned(np.array(xs), np.array(ys), OCCLUSION_BINS)
-        f.add_scatter(x=c + c[::-1], y=[a + b for a, b in zip(m, h)] + [a - b for a, b in zip(m, h)][::-1],
-                      fill="toself", opacity=0.2, line={"width": 0}, name=f"{name}: 95 % band", hoverinfo="skip")
-        f.add_scatter(x=c, y=m, mode="lines+markers", name=f"{name}: binned mean")
-    f.update_layout(xaxis_title="mean occlusion rate", yaxis_title="clean IoU")
-    figs.append(("IoU vs occlusion", f))
-    f = go.Figure(go.Scatter(x=[r["size"] for r in rows], y=[r["miou_full_clean"] for r in rows], mode="markers",
-                             text=[f"{r['video']} #{r['object']}" for r in rows], marker={"size": 5, "opacity": 0.6}))
-    f.update_layout(xaxis_title="mean amodal area (pixels)", xaxis_type="log", yaxis_title="clean IoU full")
-    figs.append(("IoU vs object size", f))
-    f = go.Figure()
-    for shape in sorted({str(r["shape"]) for r in rows}):
-        f.add_box(y=[r["miou_full_clean"] for r in rows if str(r["shape"]) == shape], name=shape)
-    f.update_layout(yaxis_title="clean IoU full")
-    figs.append(("IoU per kind", f))
-    pos = np.concatenate([np.linspace(0, 1, len(r["iou_by_position"])) for r in rows if r["iou_by_position"]] or [np.zeros(0)])
-    val = np.concatenate([np.array([1.0 if v is None else v for v in r["iou_by_position"]]) for r in rows
-                          if r["iou_by_position"]] or [np.zeros(0)])
-    c, m, h = _binned(pos, val, np.linspace(0, 1.0001, 11))
-    f = go.Figure(go.Scatter(x=c, y=m, error_y={"array": h}, mode="lines+markers"))
-    f.update_layout(xaxis_title="position in the track (0 = first frame)", yaxis_title="clean IoU full")
-    figs.append(("Error over the track", f))
-    totals = {k: sum(r[k] for r in rows) for k in ("missed_visible", "missed_hidden", "extra")}
-    f = go.Figure(go.Bar(x=["missed in the visible region", "missed in the hidden region", "extra (false positive)"],
-                         y=list(totals.values())))
-    f.update_layout(yaxis_title="pixels")
-    figs.append(("Where the wrong pixels are", f))
-    if compare:
-        b = {(r["video"], r["object"]): r for r in compare}
-        pairs = [(r, b[(r["video"], r["object"])]) for r in rows if (r["video"], r["object"]) in b]
-        f = go.Figure(go.Scatter(x=[a["miou_full_clean"] for a, _ in pairs], y=[c["miou_full_clean"] for _, c in pairs],
-                                 mode="markers", text=[f"{a['video']} #{a['object']}" for a, _ in pairs]))
-        f.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="no change")
-        f.update_layout(xaxis_title=f"A: {rows[0]['model']}", yaxis_title=f"B: {compare[0]['model']}")
-        figs.append(("A vs B per object (clean IoU full)", f))
-    return figs
+def with_compare(rows: list[dict], other: list[dict]) -> list[dict]:
+    """A's rows with B's clean IoUs and the change B - A (None where either is undefined)."""
+    b = {(r["video"], r["object"]): r for r in other}
+    model_b = other[0]["model"] if other else None
+    merged = []
+    for r in rows:
+        o = b.get((r["video"], r["object"]), {})
+        row = {**r, "model_b": model_b}
+        for key, short in (("miou_full_clean", "full"), ("miou_occ_clean", "occ")):
+            vb = o.get(key)
+            row[f"{key}_b"] = vb
+            row[f"delta_{short}"] = None if vb is None or r[key] is None else vb - r[key]
+        merged.append(row)
+    return merged
 
 
 def _overlay(rgb: np.ndarray, mask: np.ndarray, colour) -> np.ndarray:
@@ -199,7 +148,9 @@ def write_report(cache: str | Path, out: str | Path, compare: str | Path | None 
     parts = [f"<h1>Error analysis — {html.escape(manifest['model'])} on {html.escape(manifest['split'])}</h1>",
              f"<p>{len(rows)} objects in {len(manifest['videos'])} videos. Mean clean IoU full "
              f"{_fmt(_mean([r['miou_full_clean'] for r in rows]))}, occluded {_fmt(_mean([r['miou_occ_clean'] for r in rows]))}.</p>"]
-    for i, (title, fig) in enumerate(figures(rows, other)):
+    plotted = with_compare(rows, other) if other else rows
+    for i, title in enumerate(plot_names(bool(other))):
+        fig = make_plot(title, plotted)
         parts.append(f"<h2>{html.escape(title)}</h2>" + fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     if other:
         b = {(r["video"], r["object"]): r for r in other}

@@ -14,10 +14,11 @@ import gradio as gr
 from eoras_core.modeling import EoRaS
 from eoras_core.shared_predictor import SharedPredictor
 
-from . import (panel_bev, panel_export, panel_layers, panel_load, panel_objects, panel_player, panel_plots,
-               panel_segment, panel_slots)
+from . import (panel_bev, panel_dataset, panel_export, panel_layers, panel_load, panel_objects, panel_player,
+               panel_plots, panel_segment, panel_slots)
 from .api import segment_video
 from .context import StudioContext
+from .dataset import Dataset
 from .projects import ProjectStore
 from .session import SessionStore
 
@@ -46,6 +47,7 @@ class Studio:
     slots: panel_slots.SlotPanel
     plots: panel_plots.PlotPanel
     export: panel_export.ExportPanel
+    dataset: panel_dataset.DatasetPanel
     blocks: gr.Blocks | None = None
 
     @property
@@ -70,22 +72,25 @@ def demo_clips(demo_dir: Path | None) -> dict[str, Path]:
 
 def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
               runner: Callable | None = None, cache_bytes: int | None = None,
-              projects: ProjectStore | None = None) -> gr.Blocks:
+              projects: ProjectStore | None = None, dataset: Dataset | None = None,
+              datasets_local: bool = False) -> gr.Blocks:
     """runner: where clip runs go instead of the shared predictor (ZeroGPU: ui.zero_gpu.gpu_runner).
 
     cache_bytes bounds the shared encoder cache (None: sized to the machine); projects: where
-    labels are saved (None: nothing is kept on disk).
+    labels are saved (None: nothing is kept on disk); dataset: a split opened for error
+    analysis; datasets_local: the page may open splits by path (only when served locally).
     """
-    return build_studio(model, demo_dir, max_sessions, runner, cache_bytes, projects)[0]
+    return build_studio(model, demo_dir, max_sessions, runner, cache_bytes, projects, dataset, datasets_local)[0]
 
 
 def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
                  runner: Callable | None = None, cache_bytes: int | None = None,
-                 projects: ProjectStore | None = None) -> tuple[gr.Blocks, StudioContext]:
+                 projects: ProjectStore | None = None, dataset: Dataset | None = None,
+                 datasets_local: bool = False) -> tuple[gr.Blocks, StudioContext]:
     """The Blocks and the context its handlers share (tests inspect the sessions through it)."""
     engine = SharedPredictor(model, cache_bytes=cache_bytes) if model is not None else None
     store = SessionStore(engine, capacity=max_sessions, on_drop=projects.release if projects is not None else None)
-    ctx = StudioContext(store, engine, demo_clips(demo_dir), runner, projects)
+    ctx = StudioContext(store, engine, demo_clips(demo_dir), runner, projects, dataset, datasets_local)
     num_slots = model.config.num_slots if model is not None else 8
 
     with gr.Blocks(title="EoRaS Studio", delete_cache=(600, 3600)) as app:
@@ -101,16 +106,18 @@ def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions
                 export = panel_export.build()
                 with gr.Accordion("Keys", open=False, elem_id="keys-help"):
                     gr.Markdown(KEYS_HELP)
-        with gr.Tabs(elem_id="inspect"):
-            with gr.Tab("BEV", elem_id="tab-bev"):
+        with gr.Tabs(elem_id="inspect", selected="dataset" if dataset is not None else "bev"):
+            with gr.Tab("BEV", id="bev", elem_id="tab-bev"):
                 bev = panel_bev.build()
             with gr.Tab("Slots", elem_id="tab-slots"):
                 slots = panel_slots.build(num_slots)
             with gr.Tab("Plots", elem_id="tab-plots"):
                 plots = panel_plots.build()
-        ui = Studio(ctx.config, load, player, objects, seg, layers, bev, slots, plots, export, app)
+            with gr.Tab("Dataset", id="dataset", elem_id="tab-dataset"):
+                data_panel = panel_dataset.build(datasets_local, dataset)
+        ui = Studio(ctx.config, load, player, objects, seg, layers, bev, slots, plots, export, data_panel, app)
         for panel in (panel_load, panel_player, panel_objects, panel_segment, panel_layers, panel_slots,
-                      panel_plots, panel_export):
+                      panel_plots, panel_export, panel_dataset):
             panel.wire(ui, ctx)
         _api(ctx)
 

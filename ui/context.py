@@ -36,6 +36,8 @@ class StudioContext:
     demos: dict[str, Path] = field(default_factory=dict)
     runner: Callable | None = None   # model call in another process (ZeroGPU): frames, K, tracks -> results
     projects: ProjectStore | None = None   # None: nothing is kept on disk
+    dataset: Any = None                    # ui.dataset.Dataset given at start (python app.py --data)
+    datasets_local: bool = False           # the page may open splits by path (never when public)
 
     @property
     def config(self):

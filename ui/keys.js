@@ -253,6 +253,15 @@
         if (!Number.isNaN(x)) seek(x);
       });
     });
+    // A click on a dataset plot's mark lists (or opens) the objects behind it.
+    document.querySelectorAll('#dataset-plot .js-plotly-plot').forEach((plot) => {
+      if (plot.dataset.eorasHooked || !plot.on) return;
+      plot.dataset.eorasHooked = '1';
+      plot.on('plotly_click', (data) => {
+        const rows = data.points?.[0]?.customdata;
+        if (Array.isArray(rows) && rows.length) send('dataset-pick', {rows});
+      });
+    });
   };
   new MutationObserver(hook).observe(document.body, {childList: true, subtree: true});
 }

@@ -116,6 +116,8 @@ class Session:
     confirm_delete: int | None = None              # object whose deletion awaits a second press
     revision: int = 0
     caches: dict[str, tuple[Any, Any]] = field(default_factory=dict)   # name -> (key it was made for, value)
+    dataset: Any = None                            # ui.dataset.Dataset opened from this page (else the studio's)
+    dataset_track: Any = None                      # ui.dataset.OpenTrack: the dataset object in the viewer
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -158,6 +160,8 @@ class Session:
         self.confirm_delete = None
         self.edits = MaskEdits()
         self.selected, self.next_id, self.pending = None, 1, None
+        self.view.hidden = frozenset()      # object ids of the last clip mean nothing here
+        self.dataset_track = None
         self.changed()
 
     def add_object(self, name: str | None = None, category: str = "object", **kw: Any) -> LabelledObject:
