@@ -314,7 +314,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     open_lane = dict(api_visibility="private", show_progress="full", show_progress_on=[ui.segment.status],
                      concurrency_id="load", concurrency_limit=4)
     D.table.select(on_row, D.query_inputs, open_outs, js=to_top, **open_lane)
-    D.pick.input(on_pick, [D.pick, *inputs], {*open_outs, *view_outs, D.picked}, **open_lane)
+    D.pick.change(on_pick, [D.pick, *inputs], {*open_outs, *view_outs, D.picked}, **open_lane)
     D.open.click(on_open, [D.split, D.cache, D.compare], source_outs, api_visibility="private",
                  concurrency_id="load", concurrency_limit=1)
     ui.player.scrub.change(on_frame, ui.player.scrub, {D.compare_view}, **FAST, trigger_mode="always_last",
