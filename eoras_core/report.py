@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .error_plots import make_plot, plot_names
+from .error_plots import make_plot, plot_data, plot_names
 from .export import rle_to_mask
 from .predictions import MANIFEST, read_objects, read_video
 
@@ -148,7 +148,7 @@ def write_report(cache: str | Path, out: str | Path, compare: str | Path | None 
     parts = [f"<h1>Error analysis — {html.escape(manifest['model'])} on {html.escape(manifest['split'])}</h1>",
              f"<p>{len(rows)} objects in {len(manifest['videos'])} videos. Mean clean IoU full "
              f"{_fmt(_mean([r['miou_full_clean'] for r in rows]))}, occluded {_fmt(_mean([r['miou_occ_clean'] for r in rows]))}.</p>"]
-    plotted = with_compare(rows, other) if other else rows
+    plotted = plot_data(with_compare(rows, other) if other else rows)
     for i, title in enumerate(plot_names(bool(other))):
         fig = make_plot(title, plotted)
         parts.append(f"<h2>{html.escape(title)}</h2>" + fig.to_html(full_html=False, include_plotlyjs=(i == 0)))

@@ -3,12 +3,14 @@ with the error layer on; a plot mark lists the objects behind it; A | B frames w
 import os
 import time
 
+import numpy as np
 import pytest
 import torch
 
 from conftest import _free_port
 from eoras_core import build_eoras
 from eoras_core.engine import EorasPredictor
+from eoras_core.error_plots import rows_behind
 from eoras_core.predictions import predict_split, write_manifest
 from movi_fixture import write_rect_split
 from test_browser import ARGS, CHROMIUM, WINDOWS, wait_until
@@ -111,7 +113,7 @@ def test_sort_filter_and_open_the_worst_frame(browser, served, size):
 POINT_JS = """([trace, point]) => { const gd = document.querySelector('#dataset-plot .js-plotly-plot');
     const L = gd._fullLayout, r = gd.getBoundingClientRect(), c = gd.calcdata[trace][point];
     return {x: r.left + L._size.l + L.xaxis.c2p(c.x), y: r.top + L._size.t + L.yaxis.c2p(c.y),
-            rows: gd.data[trace].customdata[point]}; }"""
+            mark: gd._fullData[trace].customdata[point]}; }"""
 
 
 def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
@@ -125,14 +127,15 @@ def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
     time.sleep(0.5)
     # The binned mean of the unoccluded objects: a click lists exactly them.
     mark = pg.evaluate(POINT_JS, [2, 0])
-    assert sorted(mark["rows"]) == sorted(i for i, r in enumerate(ds.rows) if r["occlusion"] < 0.1)
+    behind = rows_behind(mark["mark"], ds.plots, np.arange(len(ds.rows))).tolist()
+    assert sorted(behind) == sorted(i for i, r in enumerate(ds.rows) if r["occlusion"] < 0.1)
     pg.mouse.click(mark["x"], mark["y"])
-    n = len(mark["rows"])
+    n = len(behind)
     wait_until(lambda: f"{n} shown by the filters" in pg.locator("#dataset-summary").inner_text(), 30,
                "the objects behind the mark")
     assert n < len(ds.rows) and pg.locator("#dataset-show-all").is_visible()
     shown = {(cell(pg, r, 0), int(cell(pg, r, 1))) for r in range(n)}
-    assert shown == {(ds.rows[i]["video"], ds.rows[i]["object"]) for i in mark["rows"]}
+    assert shown == {(ds.rows[i]["video"], ds.rows[i]["object"]) for i in behind}
     pg.click("#dataset-show-all")
     wait_until(lambda: f"{len(ds.rows)} shown by the filters" in pg.locator("#dataset-summary").inner_text(), 30,
                "every object again")
@@ -146,7 +149,7 @@ def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
     apart = lambda m: min(((m["x"] - o["x"]) ** 2 + (m["y"] - o["y"]) ** 2 for o in marks if o is not m), default=1e9)  # noqa: E731
     mark = max(marks, key=apart)                          # the point farthest from the others: no doubt which is hit
     assert apart(mark) > 36
-    (want,) = mark["rows"]
+    want = mark["mark"]
     before = {id(s) for s in ctx.store._sessions.values() if s.dataset_track is not None}
     pg.mouse.click(mark["x"], mark["y"])
     opened = lambda: [s for s in ctx.store._sessions.values() if s.dataset_track is not None and id(s) not in before]  # noqa: E731

@@ -9,7 +9,7 @@ import torch
 from eoras_core import build_eoras
 from eoras_core.data.movi import DatasetError
 from eoras_core.engine import EorasPredictor
-from eoras_core.error_plots import COMPARE_PLOT, make_plot, plot_names
+from eoras_core.error_plots import COMPARE_PLOT, make_plot, plot_names, rows_behind
 from eoras_core.export import rle_to_mask
 from eoras_core.predictions import predict_split, read_video, write_manifest
 from movi_fixture import write_rect_split
@@ -90,24 +90,38 @@ def test_a_row_opens_its_track_at_the_worst_frame_with_the_cache_masks(caches):
 def test_plots_carry_the_rows_behind_each_mark(caches):
     split, a, b = caches
     ds = open_dataset(a, split, b)
+    d = ds.plots
+    everything = np.arange(6)
     assert plot_names(True)[-1] == COMPARE_PLOT
-    fig = make_plot("IoU vs occlusion", ds.rows)
+    fig = make_plot("IoU vs occlusion", d)
     scatter = fig.data[0]
-    for x, y, (row,) in zip(scatter.x, scatter.y, scatter.customdata):
+    for x, y, row in zip(scatter.x, scatter.y, scatter.customdata):
         assert (x, y) == pytest.approx((ds.rows[row]["occlusion"], ds.rows[row]["miou_full_clean"]))
     binned = fig.data[2]
-    assert sorted(i for rows in binned.customdata for i in rows) == list(range(6))   # every object in one bin
-    kinds = make_plot("IoU per kind", ds.rows, np.array([0, 2, 4]))
-    assert sorted(i for rows in kinds.data[0].customdata for i in rows) == [0, 2, 4]
-    wrong = make_plot("Where the wrong pixels are", ds.rows)
-    total = sum(ds.rows[i]["missed_visible"] for i in range(6))
-    assert wrong.data[0].y[0] == total
-    pair = make_plot(COMPARE_PLOT, ds.rows)
-    for x, y, (row,) in zip(pair.data[0].x, pair.data[0].y, pair.data[0].customdata):
+    behind = [rows_behind(list(m), d, everything).tolist() for m in binned.customdata]
+    assert sorted(i for rows in behind for i in rows) == list(range(6))          # every object in one bin
+    for rows, mean in zip(behind, binned.y):
+        assert mean == pytest.approx(np.mean([ds.rows[i]["miou_full_clean"] for i in rows]))
+    kinds = make_plot("IoU per kind", d, np.array([0, 2, 4]))
+    assert sorted(i for m in kinds.data[0].customdata for i in rows_behind(list(m), d, np.array([0, 2, 4]))) == [0, 2, 4]
+    wrong = make_plot("Where the wrong pixels are", d)
+    assert wrong.data[0].y[0] == sum(ds.rows[i]["missed_visible"] for i in range(6))
+    firsts = [rows_behind(list(m), d, everything).tolist() for m in wrong.data[0].customdata]
+    assert sorted(i for rows in firsts for i in rows) == [i for i in range(6) if sum(
+        ds.rows[i][k] for k in ("missed_visible", "missed_hidden", "extra")) > 0]
+    track = make_plot("Error over the track", d)
+    worst = [rows_behind(list(m), d, everything).tolist() for m in track.data[0].customdata]
+    for rows, m in zip(worst, track.data[0].customdata):
+        for i in rows:
+            ious = [2 if v is None else v for v in ds.rows[i]["iou_by_position"]]
+            assert m[1] <= int(np.argmin(ious)) / (len(ious) - 1) < m[2]
+    pair = make_plot(COMPARE_PLOT, d)
+    for x, y, row in zip(pair.data[0].x, pair.data[0].y, pair.data[0].customdata):
         assert (x, y) == pytest.approx((ds.rows[row]["miou_full_clean"], ds.rows[row]["miou_full_clean_b"]))
-    few = make_plot("IoU vs object size", ds.rows, None, max_points=2)
+    few = make_plot("IoU vs object size", d, None, max_points=2)
     worst_two = sorted(range(6), key=lambda i: ds.rows[i]["miou_full_clean"])[:2]
-    assert sorted(r[0] for r in few.data[0].customdata) == sorted(worst_two)
+    assert sorted(few.data[0].customdata) == sorted(worst_two)
+    assert rows_behind(3, d, everything).tolist() == [3] and rows_behind(["nonsense"], d, everything).size == 0
 
 
 def test_the_studio_makes_a_missing_cache_and_resumes_it(caches, tmp_path):

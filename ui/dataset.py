@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from eoras_core.data.movi import DatasetError, MoviSplit
+from eoras_core.error_plots import PlotData, plot_data
 from eoras_core.media import LoadCaps
 from eoras_core.predictions import MANIFEST, predict_split, read_video, write_manifest
 from eoras_core.report import object_rows, with_compare
@@ -42,6 +43,7 @@ class Dataset:
     compare: Path | None
     rows: list[dict]
     table: ObjectTable
+    plots: PlotData
     model: str
     model_b: str | None = None
 
@@ -86,7 +88,7 @@ def open_dataset(cache: str | Path, data: str | Path | None = None, compare: str
     if not rows:
         raise DatasetError(f"cache {cache}: it holds no objects.")
     return Dataset(split if split.is_dir() else None, cache, Path(compare) if compare else None, rows,
-                   ObjectTable.from_rows(rows), doc["model"], model_b)
+                   ObjectTable.from_rows(rows), plot_data(rows), doc["model"], model_b)
 
 
 def default_cache(root: Path, data: Path, model_name: str) -> Path:

@@ -258,8 +258,8 @@
       if (plot.dataset.eorasHooked || !plot.on) return;
       plot.dataset.eorasHooked = '1';
       plot.on('plotly_click', (data) => {
-        const rows = data.points?.[0]?.customdata;
-        if (Array.isArray(rows) && rows.length) send('dataset-pick', {rows});
+        const mark = data.points?.[0]?.customdata;
+        if (mark !== undefined && mark !== null) send('dataset-pick', {mark});
       });
     });
   };

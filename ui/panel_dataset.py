@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 import numpy as np
 
-from eoras_core.error_plots import make_plot, plot_names
+from eoras_core.error_plots import make_plot, plot_names, rows_behind
 
 from . import refresh
 from .actions import UserError, open_clip
@@ -33,7 +33,7 @@ HEADERS = {"video": "video", "object": "object", "shape": "shape", "frames": "fr
            "miou_full_clean_b": "B: IoU full (clean)", "miou_occ_clean_b": "B: IoU occluded (clean)",
            "delta_full": "Δ full (B − A)", "delta_occ": "Δ occluded (B − A)"}
 PAGE_SIZE = 25
-MAX_POINTS = 2000     # scatter points drawn (the worst objects); binned curves use every object
+MAX_POINTS = 1500     # scatter points drawn (the worst objects); binned curves use every object
 
 
 @dataclass
@@ -112,7 +112,7 @@ def build(local: bool, ds: Dataset | None) -> DatasetPanel:
                                   "magenta extra)", elem_id="dataset-compare-view")
     names = plot_names(bool(ds and ds.compare))
     plot_choice = gr.Radio(names, value=names[0], label="plot", elem_id="dataset-plot-choice")
-    plot = gr.Plot(make_plot(names[0], ds.rows, None, MAX_POINTS) if ds else None, elem_id="dataset-plot",
+    plot = gr.Plot(make_plot(names[0], ds.plots, None, MAX_POINTS) if ds else None, elem_id="dataset-plot",
                    show_label=False)
     pick = gr.Textbox(elem_id="dataset-pick", elem_classes=["eoras-hidden"], show_label=False, container=False)
     return DatasetPanel(source, split, cache, compare, open_btn, summary, occlusion, size, shapes, videos, full_lo,
@@ -179,7 +179,6 @@ def query_from(occlusion, size, shapes, videos, full_lo, full_hi, occ_lo, occ_hi
 
 def wire(ui: Studio, ctx: StudioContext) -> None:
     D = ui.dataset
-    view_outs = {D.table, D.summary, D.page, D.plot, D.show_all}
 
     def dataset_of(request) -> Dataset:
         with ctx.session(request) as s:
@@ -188,27 +187,47 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             raise UserError("Open a split first (Dataset tab, Open a split).")
         return ds
 
-    def view(ds: Dataset, q: Query, plot_name: str) -> dict:
+    table_outs = {D.table, D.summary, D.page, D.show_all}
+    view_outs = {*table_outs, D.plot}
+
+    def table_view(ds: Dataset, q: Query) -> dict:
         p = page_of(ds.table, q)
+        return {D.table: gr.Dataframe(value=p.rows, headers=_headers(ds)),
+                D.summary: _summary(ds, q, p.total, (p.page, p.pages)), D.page: p.page + 1,
+                D.show_all: gr.Button(visible=q.rows is not None)}
+
+    def plot_view(ds: Dataset, q: Query, plot_name: str) -> dict:
         names = plot_names(ds.compare is not None)
-        fig = make_plot(plot_name if plot_name in names else names[0], ds.rows, _filtered(ds, q), MAX_POINTS)
-        return {D.table: gr.Dataframe(value=p.rows, headers=_headers(ds)), D.summary: _summary(ds, q, p.total, (p.page, p.pages)),
-                D.page: p.page + 1, D.plot: fig, D.show_all: gr.Button(visible=q.rows is not None)}
+        name = plot_name if plot_name in names else names[0]
+        return {D.plot: make_plot(name, ds.plots, _filtered(ds, q), MAX_POINTS)}
+
+    def view(ds: Dataset, q: Query, plot_name: str) -> dict:
+        return {**table_view(ds, q), **plot_view(ds, q, plot_name)}
 
     @calm(view_outs)
-    def on_query(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name, request: gr.Request):
-        return view(dataset_of(request), query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked), plot_name)
+    def on_filter(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name, request: gr.Request):
+        q = query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked)
+        return view(dataset_of(request), Query(**{**q.__dict__, "page": 0}), plot_name)
+
+    @calm(table_outs)
+    def on_order(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
+        """Sorting and paging change no object, so the plot stays as it is."""
+        return table_view(dataset_of(request), query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked))
+
+    @calm({D.plot})
+    def on_plot(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name, request: gr.Request):
+        return plot_view(dataset_of(request), query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked), plot_name)
 
     def stepped(q: Query, delta: int) -> Query:
         return Query(**{**q.__dict__, "page": max(0, q.page + delta)})
 
-    @calm(view_outs)
-    def on_prev(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name, request: gr.Request):
-        return view(dataset_of(request), stepped(query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked), -1), plot_name)
+    @calm(table_outs)
+    def on_prev(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
+        return table_view(dataset_of(request), stepped(query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked), -1))
 
-    @calm(view_outs)
-    def on_next(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name, request: gr.Request):
-        return view(dataset_of(request), stepped(query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked), 1), plot_name)
+    @calm(table_outs)
+    def on_next(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
+        return table_view(dataset_of(request), stepped(query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked), 1))
 
     open_outs = {ui.player.scrub, ui.segment.status, ui.layers.layers, D.compare_view, ui.load.info, ui.load.accordion,
                  *ui.frame_outputs, *ui.side_outputs, *ui.object_outputs}
@@ -249,11 +268,12 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     @calm({*open_outs, *view_outs, D.picked})
     def on_pick(message, occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name, request: gr.Request):
         try:
-            rows = [int(i) for i in json.loads(message or "{}").get("rows", [])]
+            mark = json.loads(message or "{}").get("mark")
         except (ValueError, TypeError, AttributeError):
             raise UserError("That plot mark carries no objects.") from None
         ds = dataset_of(request)
-        rows = [i for i in rows if 0 <= i < len(ds.rows)]
+        q = query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked)
+        rows = rows_behind(mark, ds.plots, _filtered(ds, q)).tolist()
         if not rows:
             raise UserError("No objects lie behind that mark.")
         if len(rows) == 1:
@@ -303,12 +323,13 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
 
     inputs = [*D.query_inputs, D.plot_choice]
     filters = [D.occlusion.input, D.size.input, D.shapes.input, D.videos.input, D.full_lo.submit, D.full_hi.submit,
-               D.occ_lo.submit, D.occ_hi.submit, D.full_lo.blur, D.full_hi.blur, D.occ_lo.blur, D.occ_hi.blur,
-               D.sort.input, D.descending.input, D.page.submit, D.plot_choice.input]
+               D.occ_lo.submit, D.occ_hi.submit, D.full_lo.blur, D.full_hi.blur, D.occ_lo.blur, D.occ_hi.blur]
     lane = dict(**FAST, trigger_mode="always_last", concurrency_id="dataset", concurrency_limit=4)
-    gr.on(filters, on_query, inputs, view_outs, **lane)
-    D.prev.click(on_prev, inputs, view_outs, **lane)
-    D.next.click(on_next, inputs, view_outs, **lane)
+    gr.on(filters, on_filter, inputs, view_outs, **lane)
+    gr.on([D.sort.input, D.descending.input, D.page.submit], on_order, D.query_inputs, table_outs, **lane)
+    D.plot_choice.input(on_plot, inputs, {D.plot}, **lane)
+    D.prev.click(on_prev, D.query_inputs, table_outs, **lane)
+    D.next.click(on_next, D.query_inputs, table_outs, **lane)
     D.show_all.click(on_show_all, inputs, {*view_outs, D.picked}, **lane)
     to_top = "(...args) => { window.scrollTo({top: 0, behavior: 'smooth'}); return args; }"
     open_lane = dict(api_visibility="private", show_progress="full", show_progress_on=[ui.segment.status],
