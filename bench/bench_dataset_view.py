@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, ms in times.items():
         lines.append(f"| {name} | {statistics.median(ms):.0f} | {max(ms):.0f} | {len(ms)} |")
     table = "\n".join(lines) + (f"\n\n({args.rows:,} objects; each time runs from the click until the page shows the "
-                                f"answer; the table sends {25} rows a page and the plots at most 600 points)")
+                                f"answer; the table sends {25} rows a page and the plots at most 300 points)")
     report(f"dataset view at {args.rows:,} objects, headless Chromium 1366x768, {platform.machine()} CPU",
            "bench/bench_dataset_view.py", argv, table, args.record)
     return 0

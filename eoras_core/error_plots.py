@@ -213,8 +213,11 @@ def make_plot(name: str, d: PlotData, idx: np.ndarray | None = None, max_points:
     idx = np.arange(len(d.full)) if idx is None else np.asarray(idx, np.int64)
     build = a_vs_b if name == COMPARE_PLOT else PLOTS[name]
     fig = build(d, idx, max_points)
-    fig.update_layout(margin={"l": 50, "r": 10, "t": 30, "b": 40}, height=380, clickmode="event",
+    fig.update_layout(margin={"l": 50, "r": 10, "t": 40, "b": 40}, height=380, clickmode="event",
                       legend={"orientation": "h", "y": 1.12})
+    if max_points is not None and len(idx) > max_points and build in (iou_vs_occlusion, iou_vs_size, a_vs_b):
+        fig.update_layout(title={"text": f"points: the {max_points:,} worst of {len(idx):,} objects (curves use all)",
+                                 "font": {"size": 11}, "x": 0.99, "xanchor": "right", "y": 0.99})
     return fig
 
 

@@ -33,7 +33,7 @@ HEADERS = {"video": "video", "object": "object", "shape": "shape", "frames": "fr
            "miou_full_clean_b": "B: IoU full (clean)", "miou_occ_clean_b": "B: IoU occluded (clean)",
            "delta_full": "Δ full (B − A)", "delta_occ": "Δ occluded (B − A)"}
 PAGE_SIZE = 25
-MAX_POINTS = 600      # scatter points drawn (the worst objects); binned curves use every object
+MAX_POINTS = 300      # scatter points drawn (the worst objects); binned curves use every object
 
 
 @dataclass
@@ -107,7 +107,7 @@ def build(local: bool, ds: Dataset | None) -> DatasetPanel:
                          wrap=False, show_label=False)
     gr.Markdown("Click a row to open that object at its worst frame, with the error layer on (magenta: extra, cyan: "
                 "missed). Click a point or bar of a plot to list the objects behind it.", elem_classes=["eoras-caption"])
-    compare_view = gr.Image(format="png", interactive=False, buttons=[], visible=bool(ds and ds.compare), height=300,
+    compare_view = gr.Image(format="png", interactive=False, buttons=[], visible=False, height=300,
                             label="A | B against the truth on the player's frame (green right, cyan missed, "
                                   "magenta extra)", elem_id="dataset-compare-view")
     names = plot_names(bool(ds and ds.compare))
@@ -312,7 +312,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
                 D.videos: gr.Dropdown(choices=_videos(ds), value=[]),
                 D.sort: gr.Dropdown(choices=_sort_choices(ds), value=default_sort(ds)),
                 D.plot_choice: gr.Radio(choices=names, value=names[0]), D.picked: None,
-                D.compare_view: gr.Image(value=None, visible=ds.compare is not None), D.source: gr.Accordion(open=False)}
+                D.compare_view: gr.Image(value=None, visible=False), D.source: gr.Accordion(open=False)}
 
     @calm({D.compare_view})
     def on_frame(f, request: gr.Request):
