@@ -30,17 +30,19 @@ def _cache(seed, split, out):
 def served(tmp_path_factory):
     from ui.app import CSS, KEYS_JS, build_studio
     from ui.dataset import open_dataset
+    from ui.projects import ProjectStore
 
     root = tmp_path_factory.mktemp("dsbrowser")
     split = write_rect_split(root / "split", videos=4, T=6)
     a, model = _cache(0, split, root / "A")
     b, _ = _cache(1, split, root / "B")
     ds = open_dataset(a, split, b)
-    app, ctx = build_studio(model, None, dataset=ds, datasets_local=True)
+    projects = ProjectStore(root / "projects")
+    app, ctx = build_studio(model, None, projects=projects, dataset=ds, datasets_local=True)
     port = _free_port()
     app.queue(default_concurrency_limit=1).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                                   js=KEYS_JS, css=CSS, run_history=False, quiet=True)
-    yield f"http://127.0.0.1:{port}/", ctx, ds
+    yield f"http://127.0.0.1:{port}/", ctx, ds, split
     app.close()
 
 
@@ -68,7 +70,7 @@ def session_of(ctx):
 
 @pytest.mark.parametrize("size", WINDOWS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_sort_filter_and_open_the_worst_frame(browser, served, size):
-    url, ctx, ds = served
+    url, ctx, ds, _ = served
     pg = browser.new_page(viewport={"width": size[0], "height": size[1]})
     pg.set_default_timeout(90_000)
     pg.goto(url, wait_until="domcontentloaded")
@@ -117,7 +119,7 @@ POINT_JS = """([trace, point]) => { const gd = document.querySelector('#dataset-
 
 
 def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
-    url, ctx, ds = served
+    url, ctx, ds, _ = served
     pg = browser.new_page(viewport={"width": 1366, "height": 768})
     pg.set_default_timeout(90_000)
     pg.goto(url, wait_until="domcontentloaded")
@@ -157,4 +159,25 @@ def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
     assert s.dataset_track.row == want and s.clip_name == ds.rows[want]["video"]
     worst = ds.rows[want]["worst_frame"]
     wait_until(lambda: pg.locator("#frame-label").inner_text().startswith(f"frame {worst} /"), 60, "its worst frame")
+    pg.close()
+
+
+def test_a_local_page_opens_a_split_and_predicts_it_with_progress(browser, served):
+    url, ctx, ds, split = served
+    pg = browser.new_page(viewport={"width": 1366, "height": 768})
+    pg.set_default_timeout(90_000)
+    pg.goto(url, wait_until="domcontentloaded")
+    pg.wait_for_selector("#dataset-table [data-testid='cell-0-0']")
+    pg.click("#dataset-source")                                       # unfold "Open a split"
+    pg.fill("#dataset-split textarea, #dataset-split input", str(split))
+    pg.fill("#dataset-cache textarea, #dataset-cache input", "")
+    pg.fill("#dataset-compare textarea, #dataset-compare input", "")
+    pg.click("#dataset-open")
+    wait_until(lambda: "model A studio model (tiny)" in pg.locator("#dataset-summary").inner_text(), 120,
+               "the studio's own predictions")
+    assert "8 objects in 4 videos" in pg.locator("#dataset-summary").inner_text()
+    s = next(s for s in ctx.store._sessions.values() if s.dataset is not None)
+    assert s.dataset.cache.parent == ctx.projects.root / "predictions" and s.dataset.compare is None
+    assert [r["miou_full_clean"] for r in s.dataset.rows] == [r["miou_full_clean"] for r in ds.rows]  # model A again
+    assert not pg.locator("#dataset-compare-view").is_visible()
     pg.close()
