@@ -7,9 +7,9 @@ import sys
 
 def _eval(argv: list[str]) -> int:
     from .checkpoint import CheckpointError, load_eoras
-    from .data.movi import DatasetError
+    from .data.movi import DatasetError, MoviSplit
     from .engine import EorasPredictor
-    from .evaluate import evaluate_split, write_json
+    from .evaluate import check_writable, evaluate_split, select_videos, write_json
 
     ap = argparse.ArgumentParser(prog="python -m eoras_core eval", description="Evaluate on a MOVi-layout split.")
     ap.add_argument("--data", required=True, help="split folder holding the video folders and instance_list.npy")
@@ -21,13 +21,18 @@ def _eval(argv: list[str]) -> int:
     ap.add_argument("--no-baselines", action="store_true", help="skip the amodal=visible and convex-hull baselines")
     args = ap.parse_args(argv)
     try:
+        check_writable(args.json)
+        select_videos(MoviSplit(args.data), args.limit_videos)      # an empty split fails before the model loads
         model = load_eoras(args.checkpoint, preset=args.preset, device=args.device)
         doc = evaluate_split(EorasPredictor(model), args.data, baselines=not args.no_baselines,
                              limit=args.limit_videos)
+        write_json(doc, args.json)
     except (CheckpointError, DatasetError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    write_json(doc, args.json)
+    except OSError as exc:
+        print(f"error: {exc.filename or args.data}: {exc.strerror or 'cannot be read or written'}", file=sys.stderr)
+        return 2
     keys = ("miou_full", "miou_occ", "miou_full_clean", "miou_occ_clean")
     print("model      " + "  ".join(f"{k}={doc[k]:.4f}" for k in keys))
     for name, rep in doc.get("baselines", {}).items():

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from .data.movi import MoviSplit
+from .data.movi import DatasetError, MoviSplit
 from .engine import EorasPredictor
 from .metrics import CleanAccumulator, OfficialAccumulator, convex_hull_masks, summarise
 
@@ -83,7 +83,14 @@ def run_videos(predictor: EorasPredictor, split: MoviSplit, videos: dict[str, li
 
 
 def select_videos(split: MoviSplit, limit: int | None = None, shard: tuple[int, int] = (0, 1)) -> dict[str, list[int]]:
-    """{video: objects} of the first `limit` videos, then every world-th from the rank-th."""
+    """{video: objects} of the first `limit` videos, then every world-th from the rank-th.
+    A split with no objects at all is refused, so nothing reports NaN metrics as a result."""
+    if not split.tracks:
+        raise DatasetError(f"{split.root}: no MOVi videos with objects found; expected video folders holding "
+                           "metadata.json with rgba_full_*.png and segmentation_full_*.png frames (and, optionally, "
+                           "instance_list.npy)")
+    if limit is not None and limit < 1:
+        raise DatasetError(f"--limit-videos: {limit}; expected at least 1")
     videos = _group_by_video(split.tracks)
     if limit is not None:
         videos = dict(list(videos.items())[:limit])
@@ -132,6 +139,20 @@ def merge_scores(shares: Iterable["_Scores"]) -> dict[str, Any]:
     for share in shares:
         total.merge(share)
     return total.report()
+
+
+def check_writable(path: str | Path, flag: str = "--json") -> None:
+    """Before any model work: the results file can be written there (its folder is made)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise DatasetError(f"{flag} {path}: is a folder; give a file name such as {path / 'results.json'}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise DatasetError(f"{flag} {path}: cannot be written ({exc.strerror or 'not allowed'}); "
+                           "choose a file in a folder you can write to") from None
 
 
 def write_json(doc: dict[str, Any], path: str | Path) -> None:

@@ -60,3 +60,22 @@ def test_eval_errors_are_messages_not_tracebacks(setup):
     assert proc.returncode == 2 and "error:" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("--data", tmp / "missing", "--checkpoint", ckpt, "--json", tmp / "x.json")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_eval_refuses_an_empty_split_and_an_unwritable_json_before_any_work(setup, tmp_path):
+    tmp, data, ckpt = setup
+    empty = tmp_path / "not_movi"
+    (empty / "some_folder").mkdir(parents=True)
+    (empty / "notes.txt").write_text("hello")
+    out = tmp_path / "res.json"
+    proc = run_cli("--data", empty, "--checkpoint", ckpt, "--json", out)
+    assert proc.returncode == 2 and "no MOVi videos with objects found" in proc.stderr and str(empty) in proc.stderr
+    assert "Traceback" not in proc.stderr and "eval:" not in proc.stderr    # failed before the progress bar
+    proc = run_cli("--data", data, "--checkpoint", ckpt, "--json", tmp_path)
+    assert proc.returncode == 2 and "--json" in proc.stderr and "is a folder" in proc.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run_cli("--data", data, "--checkpoint", ckpt, "--json", blocker / "res.json")
+    assert proc.returncode == 2 and "cannot be written" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("--data", data, "--checkpoint", ckpt, "--json", out, "--limit-videos", "0")
+    assert proc.returncode == 2 and "--limit-videos" in proc.stderr
