@@ -8,9 +8,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
+import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -73,6 +74,8 @@ def _sniff(path: Path) -> str:
         return "gzip"
     if head == b"PK\x03\x04":
         return "zip"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "legacy"          # torch.save(_use_new_zipfile_serialization=False): a plain pickle stream
     if path.suffix == ".safetensors" or len(head) == 4:
         return "safetensors" if _looks_like_safetensors(path) else "unknown"
     return "unknown"
@@ -90,17 +93,41 @@ def _looks_like_safetensors(path: Path) -> bool:
 
 
 def _torch_load(path: Path, original: Path) -> Any:
+    """weights_only=True: a file that needs any Python object beyond tensors is refused, by name."""
+    legacy = _sniff(path) == "legacy"
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=not legacy)
     except (zipfile.BadZipFile, EOFError) as exc:
-        raise CheckpointError(original, f"truncated or damaged torch file ({exc})") from None
+        raise CheckpointError(original, f"truncated or damaged torch file ({str(exc) or 'it ends early'})") from None
     except Exception as exc:  # pickle errors surface under several types
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "central directory" in msg or "zip archive" in msg or "failed finding" in msg:
-            raise CheckpointError(original, f"truncated or damaged torch file ({msg})") from None
-        raise CheckpointError(
-            original, f"not a loadable weights-only torch checkpoint ({type(exc).__name__}: {msg[:200]})"
-        ) from None
+        text = str(exc)
+        blocked = re.search(r"(?:[Uu]nsupported global: GLOBAL|unsupported GLOBAL) ([A-Za-z_][\w.]*)", text)
+        if blocked:
+            raise CheckpointError(original, f"it needs the Python object {blocked.group(1)} to load, which a safe "
+                                            "(weights-only) load never runs; a checkpoint must hold only tensors "
+                                            "(re-save its state dict)") from None
+        first = text.splitlines()[0] if text else ""
+        if any(s in first for s in ("central directory", "zip archive", "failed finding", "PytorchStreamReader")):
+            raise CheckpointError(original, "truncated or damaged torch file") from None
+        raise CheckpointError(original, "not a torch checkpoint that loads safely (weights only): its contents "
+                                        "could not be read as tensors") from None
+
+
+MAX_UNPACKED_BYTES = 4 << 30      # the largest checkpoint a .gz may unpack to
+MAX_GZIP_RATIO = 20               # weights barely compress; a far higher ratio is a bomb
+
+
+def _gunzip_capped(path: Path, out) -> None:
+    """Stream-decompress with a cap on the bytes written (absolute and by compression ratio)."""
+    limit = min(MAX_UNPACKED_BYTES, max(64 << 20, MAX_GZIP_RATIO * path.stat().st_size))
+    written = 0
+    with gzip.open(path, "rb") as src:
+        while chunk := src.read(1 << 22):
+            written += len(chunk)
+            if written > limit:
+                raise CheckpointError(path, f"unpacks to more than {limit / 2**20:.0f} MB (more than "
+                                            f"{MAX_GZIP_RATIO}x its size), which no checkpoint does; refusing it")
+            out.write(chunk)
 
 
 def _read_published(path: Path) -> dict[str, torch.Tensor]:
@@ -109,12 +136,17 @@ def _read_published(path: Path) -> dict[str, torch.Tensor]:
     if kind == "gzip":
         tmp = tempfile.NamedTemporaryFile(prefix="eoras_ckpt_", suffix=".pth", delete=False)
         try:
-            with gzip.open(path, "rb") as src, tmp:
-                shutil.copyfileobj(src, tmp, 1 << 22)
-        except (OSError, EOFError) as exc:
+            with tmp:
+                _gunzip_capped(path, tmp)
+        except (OSError, EOFError, zlib.error):
             os.unlink(tmp.name)
-            raise CheckpointError(path, f"truncated or damaged gzip file ({exc})") from None
+            raise CheckpointError(path, "truncated or damaged gzip file") from None
+        except CheckpointError:
+            os.unlink(tmp.name)
+            raise
         try:
+            if _sniff(Path(tmp.name)) not in ("zip", "legacy"):
+                raise CheckpointError(path, "the gzip file does not hold a torch checkpoint (.pth)")
             obj = _torch_load(Path(tmp.name), path)
         finally:
             os.unlink(tmp.name)  # mapped pages stay valid on POSIX after unlink
@@ -195,7 +227,7 @@ def load_eoras(
         if path.stat().st_size == 0:
             raise CheckpointError(path, "empty file; expected a checkpoint")
         kind = _sniff(path)
-        if kind in ("gzip", "zip"):
+        if kind in ("gzip", "zip", "legacy"):
             state = _read_published(path)
         elif kind == "safetensors":
             state, config = _read_project(path)
@@ -210,6 +242,11 @@ def load_eoras(
         if preset not in PRESETS:
             raise CheckpointError(label, f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
         config = PRESETS[preset]
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        more = f" and {len(bad) - 1} other tensor(s)" if len(bad) > 1 else ""
+        raise CheckpointError(label, f"weights are not finite (NaN or infinity) in {bad[0]}{more}; the file is "
+                                     "damaged or its training diverged")
     model = build_eoras(config)
     problem = _describe_mismatch(model, state)
     if problem:

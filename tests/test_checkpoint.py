@@ -98,11 +98,50 @@ def test_bad_files_raise_checkpoint_error(tmp_path, published):
         assert str(path) in str(err.value)
 
 
-def test_non_weights_pickle_is_refused(tmp_path):
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo this must never run",))
+
+
+def test_non_weights_pickle_is_refused_naming_the_blocked_object(tmp_path):
     path = tmp_path / "code_movib.pth"
-    torch.save({"model": {"w": torch.zeros(1)}, "callback": print}, path)
-    with pytest.raises(CheckpointError, match="weights-only"):
+    torch.save({"model": {"w": torch.zeros(1)}, "callback": _RunsCode()}, path)
+    with pytest.raises(CheckpointError, match=r"needs the Python object (posix|os)\.system .*weights-only") as err:
         load_eoras(path, device="cpu")
+    assert "Error" not in str(err.value) and "<" not in str(err.value)
+
+
+def test_legacy_torch_files_load_and_bad_contents_get_true_messages(tmp_path):
+    torch.manual_seed(0)
+    model = build_eoras("tiny").eval()
+    legacy = tmp_path / "legacy.pth"
+    torch.save({"model": model.state_dict()}, legacy, _use_new_zipfile_serialization=False)
+    loaded = load_eoras(legacy, preset="tiny", device="cpu")
+    for (k, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), k
+    # NaN weights are an error, not empty masks
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name][...] = float("nan")
+    nan_file = tmp_path / "nan.pth"
+    torch.save({"model": state}, nan_file)
+    with pytest.raises(CheckpointError, match=f"not finite .* in {name}"):
+        load_eoras(nan_file, preset="tiny", device="cpu")
+    # gzip of something that is not a checkpoint, and a gzip bomb (refused before it fills the disk)
+    garbage = tmp_path / "garbage.pth.gz"
+    with gzip.open(garbage, "wb") as f:
+        f.write(bytes(range(256)) * 40)
+    with pytest.raises(CheckpointError, match="does not hold a torch checkpoint"):
+        load_eoras(garbage, preset="tiny", device="cpu")
+    bomb = tmp_path / "bomb.pth.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as f:
+        for _ in range(80):
+            f.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(CheckpointError, match="unpacks to more than 64 MB"):
+        load_eoras(bomb, preset="tiny", device="cpu")
 
 
 def test_preset_inference():
