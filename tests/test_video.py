@@ -311,6 +311,41 @@ def test_zip_damaged_image(tmp_path):
         load_clip(path)
 
 
+def test_high_bit_depth_cmyk_and_truncated_frames(tmp_path):
+    import io
+
+    ramp = (np.arange(8 * 6, dtype=np.uint32).reshape(6, 8) * 1365).astype(np.uint16)   # 0 .. 64155
+    frames = {}
+    b = io.BytesIO()
+    Image.fromarray(ramp).save(b, format="PNG")                     # 16-bit grey
+    frames["f1.png"] = b.getvalue()
+    b = io.BytesIO()
+    Image.new("CMYK", (8, 6), (0, 255, 0, 0)).save(b, format="JPEG", quality=100)
+    frames["f2.jpg"] = b.getvalue()
+    path = tmp_path / "depths.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in frames.items():
+            z.writestr(name, data)
+    grey, cmyk = load_clip(path)
+    want = np.round(ramp / 257.0).astype(np.uint8)
+    np.testing.assert_allclose(grey[..., 0].astype(int), want.astype(int), atol=1)   # scaled, not clipped white
+    assert abs(int(grey.max()) - 250) <= 1 and (grey[..., 0] == grey[..., 2]).all()
+    assert tuple(int(v) for v in cmyk[3, 4]) == pytest.approx((255, 0, 255), abs=8)   # magenta, not black
+    cut = tmp_path / "cut.zip"
+    with zipfile.ZipFile(cut, "w") as z:
+        z.writestr("f1.png", frames["f1.png"])
+        z.writestr("f2.png", frames["f1.png"][: len(frames["f1.png"]) // 2])
+    with pytest.raises(VideoError, match=r"cut.zip: f2.png is (truncated or damaged|not a readable image)") as err:
+        load_clip(cut)
+    assert "Error" not in str(err.value) and "0x" not in str(err.value)
+    junk = tmp_path / "junk.zip"
+    with zipfile.ZipFile(junk, "w") as z:
+        z.writestr("f1.png", b"hello" * 50)
+    with pytest.raises(VideoError, match=r"junk.zip: f1.png is not a readable image \(PNG, JPEG") as err:
+        load_clip(junk)
+    assert "BytesIO" not in str(err.value)
+
+
 def test_folder_of_jpegs_and_exif(tmp_path):
     folder = tmp_path / "shots"
     folder.mkdir()

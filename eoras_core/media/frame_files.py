@@ -145,17 +145,37 @@ class _ImageReader:
 def _open_image(data: bytes, name: str, clip: str) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data))
-    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as e:
-        raise VideoError(f"{clip}: {name} is not a readable image ({e})") from e
+    except Image.DecompressionBombError:
+        raise VideoError(f"{clip}: {name} declares more pixels than any frame may have") from None
+    except (OSError, SyntaxError, ValueError):   # unidentified formats and broken headers
+        raise VideoError(f"{clip}: {name} is not a readable image (PNG, JPEG, BMP, GIF, TIFF or WebP)") from None
 
 
 def _image_size(data: bytes, name: str, clip: str) -> tuple[int, int]:
     """Display (W, H) from the header, EXIF orientation applied; no pixel decode."""
     im = _open_image(data, name, clip)
     w, h = im.size
-    if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-        w, h = h, w
-    return w, h
+    try:
+        turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)   # PNG reads its pixels to find EXIF
+    except Image.DecompressionBombError:
+        raise VideoError(f"{clip}: {name} declares more pixels than any frame may have") from None
+    except (OSError, SyntaxError, ValueError):
+        raise VideoError(f"{clip}: {name} is truncated or damaged; export the frame again") from None
+    return (h, w) if turned else (w, h)
+
+
+def rgb8(im: Image.Image) -> np.ndarray:
+    """(H, W, 3) uint8 of any Pillow mode, high bit depths scaled rather than clipped (a 16-bit
+    grey PNG would otherwise come out white), CMYK and palettes through Pillow's conversion."""
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        if im.mode == "F":
+            top = 1.0 if a.size and np.nanmax(a) <= 1.0 else 255.0
+        else:
+            top = 65535.0 if im.mode.startswith("I;16") or (a.size and a.max() > 255) else 255.0
+        grey = np.clip(np.nan_to_num(a) * (255.0 / top) + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    return np.asarray(im.convert("RGB"))
 
 
 def _image_rgb(data: bytes, name: str, clip: str, expect_wh: tuple[int, int]) -> np.ndarray:
@@ -167,6 +187,8 @@ def _image_rgb(data: bytes, name: str, clip: str, expect_wh: tuple[int, int]) ->
     check_side(*size, f"{clip}: {name}")
     try:
         im = ImageOps.exif_transpose(_open_image(data, name, clip))
-        return np.asarray(im.convert("RGB"))
-    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as e:
-        raise VideoError(f"{clip}: {name} is damaged ({e})") from e
+        return rgb8(im)
+    except Image.DecompressionBombError:
+        raise VideoError(f"{clip}: {name} declares more pixels than any frame may have") from None
+    except (OSError, SyntaxError, ValueError):
+        raise VideoError(f"{clip}: {name} is truncated or damaged; export the frame again") from None
