@@ -38,6 +38,7 @@ def test_segment_video_returns_youtube_vis(studio_url, short_bikes):
         for key in ("segmentations", "visible_segmentations", "bboxes", "occlusion_rates"):
             assert len(ann[key]) == 30
     assert doc["info"]["mask_scale"] == 1.0 and doc["info"]["source"] == "bikes30.mp4"
+    assert doc["info"]["warnings"] == []
     present = {ann["name"]: [seg is not None for seg in ann["segmentations"]] for ann in (cyclist, car)}
     # Nothing before the cyclist's first keyframe (5); masks on the keyed span 5..15 and on
     # frames tracked past the last keyframe; the car is keyed on frame 0 and tracked on.
@@ -71,3 +72,39 @@ def test_api_page_lists_only_real_endpoints(studio_url):
     info = Client(studio_url, verbose=False).view_api(return_format="dict", print_info=False)
     assert list(info["named_endpoints"]) == ["/segment_video"]
     assert not info["unnamed_endpoints"]
+
+
+def test_objects_without_any_mask_are_warned_about():
+    import numpy as np
+
+    from eoras_core.export import mask_to_rle
+    from eoras_core.labels import FrameLabel, ObjectLabels, VideoLabels
+    from ui.api import empty_object_warnings
+
+    full, empty = np.zeros((8, 10), bool), np.zeros((8, 10), bool)
+    full[2:5, 3:7] = True
+    seen = ObjectLabels(1, "car", frames={0: FrameLabel(mask_to_rle(empty), mask_to_rle(empty)),
+                                          1: FrameLabel(mask_to_rle(full), mask_to_rle(full))})
+    lost = ObjectLabels(2, "ghost", frames={0: FrameLabel(mask_to_rle(empty), mask_to_rle(empty))})
+    none = ObjectLabels(3, "never boxed")
+    labels = VideoLabels("clip.mp4", 10, 8, 2, objects=[seen, lost, none])
+    warnings = empty_object_warnings(labels)
+    assert len(warnings) == 2 and warnings[0].startswith("objects id 2 (ghost): no mask on any frame")
+    assert warnings[1].startswith("objects id 3 (never boxed)")
+
+
+def test_answers_are_swept_once_sent(tmp_path):
+    import os
+    import time
+
+    from ui.api import ResponseFolder
+
+    answers = ResponseFolder(max_age_s=20.0)
+    old, fresh = answers.new(), answers.new()
+    (old / "segmentation.json").write_text("{}")
+    past = time.time() - 60
+    os.utime(old, (past, past))
+    answers.sweep()
+    assert not old.exists() and fresh.exists()
+    answers.close()
+    assert not answers.root.exists()

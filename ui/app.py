@@ -16,7 +16,7 @@ from eoras_core.shared_predictor import SharedPredictor
 
 from . import (panel_bev, panel_dataset, panel_export, panel_layers, panel_load, panel_objects, panel_player,
                panel_plots, panel_segment, panel_slots)
-from .api import segment_video
+from .api import ResponseFolder, segment_video
 from .context import StudioContext
 from .dataset import Dataset
 from .projects import ProjectStore
@@ -137,16 +137,19 @@ def _api(ctx: StudioContext) -> None:
         out = gr.File(label="segmentation JSON")
         button = gr.Button("segment_video")
 
+    answers = ResponseFolder()
+
     def run(video_path, objects_json):
         if ctx.engine is None:
             raise gr.Error("No model is loaded.")
         try:
-            return str(segment_video(ctx.engine, video_path, objects_json))
+            return str(segment_video(ctx.engine, video_path, objects_json, answers.new()))
         except ValueError as exc:  # request and media errors name the field or file
             raise gr.Error(str(exc), print_exception=False) from None
 
     button.click(run, [video, objects], out, api_name="segment_video", concurrency_id="segment",
-                 concurrency_limit=1)
+                 concurrency_limit=1).then(lambda: answers.sweep(), None, None, api_visibility="private",
+                                          show_progress="hidden")   # answers sent earlier are gone
 
 
 
