@@ -131,6 +131,8 @@ def _intrinsics(meta: dict[str, Any], path: Path) -> np.ndarray:
         K = np.asarray(meta["camera"]["K"], dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise DatasetError(f"{path}: camera.K is not numeric: {exc}") from exc
+    if not np.isfinite(K).all():
+        raise DatasetError(f"{path}: camera.K holds NaN or infinite values; expected finite numbers")
     if K.shape == (3, 3):
         return np.repeat(K[None], T, axis=0)
     if K.shape == (T, 3, 3):

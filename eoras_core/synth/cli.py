@@ -134,8 +134,18 @@ def main(argv: list[str] | None = None) -> int:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
     out = Path(args.out)
-    for split in ("train", "test"):
-        (out / split).mkdir(parents=True, exist_ok=True)
+    try:
+        for split in ("train", "test"):
+            (out / split).mkdir(parents=True, exist_ok=True)
+        return _render(args, cfg, plan, out)
+    except OSError as exc:
+        where = exc.filename or out
+        print(f"error: --out {out}: cannot write {where} ({exc.strerror or 'not allowed'}); choose a folder you "
+              "can write to with free space", file=sys.stderr)
+        return 2
+
+
+def _render(args: argparse.Namespace, cfg: SceneConfig, plan: list, out: Path) -> int:
     tasks = [(str(out), split, i, args.seed, args.frames, args.size, cfg) for split, i in plan]
     tracks: dict[str, list[tuple[str, int]]] = {"train": [], "test": []}
     hidden = {"train": [0.0, 0], "test": [0.0, 0]}
