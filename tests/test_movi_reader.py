@@ -99,6 +99,15 @@ def test_malformed_metadata_names_path(split: Path) -> None:
         MoviSplit(split).track("vid0", 0)
 
 
+def test_non_finite_intrinsics_are_refused(split: Path) -> None:
+    path = split / "vid0" / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["camera"]["K"] = [[1.0, 0.0, -0.5], [0.0, -1.0, -0.5], [0.0, 0.0, float("nan")]]
+    path.write_text(json.dumps(meta))                       # Python writes NaN; other tools may too
+    with pytest.raises(DatasetError, match="camera.K holds NaN or infinite values"):
+        MoviSplit(split).load_video("vid0")
+
+
 def test_mismatched_boxes_and_missing_files(split: Path) -> None:
     path = split / "vid0" / "metadata.json"
     meta = json.loads(path.read_text())

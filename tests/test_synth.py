@@ -207,3 +207,12 @@ def test_cli_writes_layout_that_movisplit_reads(tmp_path: Path) -> None:
         np.testing.assert_allclose(cam["R"], clip.cam_R, atol=1e-6)
         np.testing.assert_allclose(cam["positions"], clip.cam_positions, atol=1e-6)
         assert cam["focal_length"] == 35.0 and cam["sensor_width"] == 32.0
+
+
+def test_an_unwritable_out_is_a_message(tmp_path, capsys) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert synth_main(["--out", str(blocker / "data"), "--videos", "1", "--seed", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --out {blocker / 'data'}: cannot write") and "Not a directory" in err
+    assert "Traceback" not in err
