@@ -19,6 +19,8 @@ DEMO_DIR = ROOT / "assets" / "demo_clips"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from eoras_core.budget import Budget
+
     ap = argparse.ArgumentParser(description="EoRaS Studio — amodal video segmentation in the browser.")
     ap.add_argument("--checkpoint", default=None, help="published .pth/.pth.gz or project .safetensors (default: bundled demo model)")
     ap.add_argument("--preset", default=None, help="architecture for files that do not carry one: movi_b, movi_d, kitti, tiny")
@@ -32,6 +34,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--projects", default=None, metavar="DIR",
                     help="folder for projects (labels, masks and a copy of each clip); default: the user data "
                          "folder of 'EoRaS Studio'")
+    limits = Budget.for_machine()
+    ap.add_argument("--max-source-pixels", type=int, default=limits.max_source_pixels,
+                    help="most frames x width x height one upload or API request may decode (default %(default)s)")
+    ap.add_argument("--max-objects", type=int, default=limits.max_objects, help="most objects per API request")
+    ap.add_argument("--max-object-frames", type=int, default=limits.max_object_frames,
+                    help="most objects x frames per API request (default sized to the machine: %(default)s)")
+    ap.add_argument("--max-seconds", type=float, default=limits.max_seconds, help="time limit of one API request")
     ap.add_argument("--data", default=None, metavar="SPLIT",
                     help="open a MOVi-layout split for error analysis (Dataset tab); without --cache the loaded "
                          "model predicts it first (kept under the projects folder, resumed if stopped)")
@@ -73,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if zero_gpu:  # before torch touches CUDA: ZeroGPU lends the GPU per call, in a forked worker
         import spaces  # type: ignore[import-not-found]  # noqa: F401
     from eoras_core import CheckpointError, load_eoras
+    from eoras_core.budget import Budget
     from eoras_core.data.movi import DatasetError
     from ui.app import CSS, KEYS_JS, build_app
     from ui.projects import ProjectStore, default_root
@@ -104,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DatasetError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    budget = Budget(args.max_source_pixels, args.max_objects, args.max_object_frames, args.max_seconds)
     app = build_app(model, DEMO_DIR, max_sessions=args.max_sessions, runner=gpu_runner(model), cache_bytes=cache,
-                    projects=projects, dataset=dataset, datasets_local=not projects.public)
+                    projects=projects, dataset=dataset, datasets_local=not projects.public, budget=budget)
     app.queue(default_concurrency_limit=1, max_size=64).launch(
         server_name=host, server_port=args.port, inbrowser=not (args.no_browser or on_space), js=KEYS_JS, css=CSS,
         run_history=False, max_file_size="2gb", show_error=True,

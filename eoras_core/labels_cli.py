@@ -73,10 +73,18 @@ def annotate_main(argv: list[str]) -> int:
     ap.add_argument("--boxes", required=True,
                     help='BOXES.json in the segment_video format: {"objects": [{"id": 1, "name": "car", "boxes": {"0": [x0, y0, x1, y1]}}]}')
     ap.add_argument("--max-frames", type=int, default=2000, help="decode at most this many frames (memory bound)")
+    from .budget import Budget
+
+    limits = Budget.for_machine()
+    ap.add_argument("--max-source-pixels", type=int, default=limits.max_source_pixels,
+                    help="most frames x width x height to decode (default %(default)s)")
+    ap.add_argument("--max-objects", type=int, default=limits.max_objects)
+    ap.add_argument("--max-object-frames", type=int, default=limits.max_object_frames)
+    ap.add_argument("--max-seconds", type=float, default=24 * 3600.0, help="time limit (default: a day)")
     _output_args(ap)
     _model_args(ap)
     args = ap.parse_args(argv)
-    from .annotate import annotate
+    from .annotate import WORKING_SIZE, annotate
     from .checkpoint import CheckpointError
     from .media import LoadCaps
 
@@ -85,7 +93,9 @@ def annotate_main(argv: list[str]) -> int:
         engine = _engine(args)
         update, close = _bar()
         try:
-            labels = annotate(engine, args.video, boxes, LoadCaps(max_side=8192, max_frames=args.max_frames), update)
+            budget = Budget(args.max_source_pixels, args.max_objects, args.max_object_frames, args.max_seconds)
+            caps = LoadCaps(max_side=WORKING_SIZE.max_side, max_frames=args.max_frames)
+            labels = annotate(engine, args.video, boxes, caps, update, budget)
         finally:
             close()
         _write([labels], args)

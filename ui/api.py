@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from eoras_core.annotate import annotate
+from eoras_core.budget import Budget
 from eoras_core.export import write_json
 from eoras_core.formats.amodal_json import amodal_video_document
 from eoras_core.labels import VideoLabels
@@ -64,14 +65,15 @@ class ResponseFolder:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def segment_video(engine: SharedPredictor, video_path: str, objects_json: str, out_dir: Path | None = None) -> Path:
+def segment_video(engine: SharedPredictor, video_path: str, objects_json: str, out_dir: Path | None = None,
+                  budget: Budget | None = None) -> Path:
     """Run the shared model on the video and write the annotation document; returns its path.
 
     Objects that end with no mask anywhere are listed in info.warnings. Raises
     eoras_core.requests.RequestError or eoras_core.media.VideoError (both ValueError)
     with a message naming the field or the file.
     """
-    labels = annotate(engine, video_path, objects_json)
+    labels = annotate(engine, video_path, objects_json, budget=budget)
     doc = amodal_video_document([labels], extra={"model": engine.config.name, "warnings": empty_object_warnings(labels)})
     folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="eoras_api_"))
     return write_json(doc, folder / "segmentation.json")

@@ -11,6 +11,7 @@ from typing import Callable
 
 import gradio as gr
 
+from eoras_core.budget import Budget
 from eoras_core.modeling import EoRaS
 from eoras_core.shared_predictor import SharedPredictor
 
@@ -73,24 +74,27 @@ def demo_clips(demo_dir: Path | None) -> dict[str, Path]:
 def build_app(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
               runner: Callable | None = None, cache_bytes: int | None = None,
               projects: ProjectStore | None = None, dataset: Dataset | None = None,
-              datasets_local: bool = False) -> gr.Blocks:
+              datasets_local: bool = False, budget: Budget | None = None) -> gr.Blocks:
     """runner: where clip runs go instead of the shared predictor (ZeroGPU: ui.zero_gpu.gpu_runner).
 
     cache_bytes bounds the shared encoder cache (None: sized to the machine); projects: where
     labels are saved (None: nothing is kept on disk); dataset: a split opened for error
-    analysis; datasets_local: the page may open splits by path (only when served locally).
+    analysis; datasets_local: the page may open splits by path (only when served locally);
+    budget: the limits of one upload or API request (None: the defaults).
     """
-    return build_studio(model, demo_dir, max_sessions, runner, cache_bytes, projects, dataset, datasets_local)[0]
+    return build_studio(model, demo_dir, max_sessions, runner, cache_bytes, projects, dataset, datasets_local,
+                        budget)[0]
 
 
 def build_studio(model: EoRaS | None, demo_dir: Path | None = None, max_sessions: int = 16,
                  runner: Callable | None = None, cache_bytes: int | None = None,
                  projects: ProjectStore | None = None, dataset: Dataset | None = None,
-                 datasets_local: bool = False) -> tuple[gr.Blocks, StudioContext]:
+                 datasets_local: bool = False, budget: Budget | None = None) -> tuple[gr.Blocks, StudioContext]:
     """The Blocks and the context its handlers share (tests inspect the sessions through it)."""
     engine = SharedPredictor(model, cache_bytes=cache_bytes) if model is not None else None
     store = SessionStore(engine, capacity=max_sessions, on_drop=projects.release if projects is not None else None)
-    ctx = StudioContext(store, engine, demo_clips(demo_dir), runner, projects, dataset, datasets_local)
+    ctx = StudioContext(store, engine, demo_clips(demo_dir), runner, projects, dataset, datasets_local,
+                        budget or Budget())
     num_slots = model.config.num_slots if model is not None else 8
 
     with gr.Blocks(title="EoRaS Studio", delete_cache=(600, 3600)) as app:
@@ -143,7 +147,7 @@ def _api(ctx: StudioContext) -> None:
         if ctx.engine is None:
             raise gr.Error("No model is loaded.")
         try:
-            return str(segment_video(ctx.engine, video_path, objects_json, answers.new()))
+            return str(segment_video(ctx.engine, video_path, objects_json, answers.new(), ctx.budget))
         except ValueError as exc:  # request and media errors name the field or file
             raise gr.Error(str(exc), print_exception=False) from None
 

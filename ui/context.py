@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import gradio as gr
 
+from eoras_core.budget import Budget, BudgetError
 from eoras_core.data.movi import DatasetError
 from eoras_core.project_format import ProjectError
 from eoras_core.shared_predictor import SharedPredictor
@@ -24,7 +25,7 @@ from .projects import ProjectStore, save
 from .session import Session, SessionStore
 
 log = logging.getLogger(__name__)
-USER_ERRORS = (UserError, VideoError, DatasetError, ProjectError)
+USER_ERRORS = (UserError, VideoError, DatasetError, ProjectError, BudgetError)
 UNEXPECTED = "Something went wrong on the server (it was logged). Nothing was lost: try again."
 FAST = dict(show_progress="hidden", api_visibility="private")
 
@@ -38,6 +39,7 @@ class StudioContext:
     projects: ProjectStore | None = None   # None: nothing is kept on disk
     dataset: Any = None                    # ui.dataset.Dataset given at start (python app.py --data)
     datasets_local: bool = False           # the page may open splits by path (never when public)
+    budget: Budget = field(default_factory=Budget)   # limits of one request (uploads and the API)
 
     @property
     def config(self):

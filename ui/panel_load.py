@@ -103,7 +103,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
             plan = projects.plan(source, owner)
         use_caps = plan.saved.caps if plan is not None and plan.saved is not None else caps_from(*caps)
         try:
-            clip = open_any(source, use_caps)  # decode before taking the lock: scrubbing stays live
+            clip = open_any(source, use_caps, ctx.budget)  # decode before taking the lock: scrubbing stays live
         except USER_ERRORS as exc:
             raise UserError(f"{exc} {WHAT_TO_OPEN} The clip you had open is unchanged.") from None
         source_file = None

@@ -15,7 +15,8 @@ import numpy as np
 from eoras_core.boxes import kubric_to_xyxy
 from eoras_core.data import movi_layout
 from eoras_core.data.movi import DatasetError, MoviSplit
-from eoras_core.media import FrameStore, LoadCaps, VideoError, is_movi_scene, load_clip
+from eoras_core.budget import Budget
+from eoras_core.media import FrameStore, LoadCaps, VideoError, is_movi_scene, load_clip, probe
 
 from .session import GroundTruth
 
@@ -110,11 +111,16 @@ def open_movi_scene(path: str | Path, caps: LoadCaps) -> OpenedClip:
     return OpenedClip(video.frames[keep], folder.name, fps, video.K[keep], gt, boxes, note, source)
 
 
-def open_any(path: str | Path, caps: LoadCaps) -> OpenedClip:
-    """Dispatch on what the file is; raises VideoError with a user-facing message."""
+def open_any(path: str | Path, caps: LoadCaps, budget: Budget | None = None) -> OpenedClip:
+    """Dispatch on what the file is; raises VideoError (or BudgetError, before any decoding)
+    with a user-facing message."""
     path = Path(path)
     if is_movi_scene(path):
         return open_movi_scene(path, caps)
+    if budget is not None:
+        info = probe(path)
+        budget.check_clip(info.path.name, min(caps.selected_count(info.num_frames), caps.max_frames), info.width,
+                          info.height)
     store = load_clip(path, caps)
     note = store.note or f"{len(store)} frames at {store.size[1]}x{store.size[0]}"
     info = store.info
