@@ -128,7 +128,7 @@ def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
     pg.locator("#dataset-plot").scroll_into_view_if_needed()
     time.sleep(0.5)
     # The binned mean of the unoccluded objects: a click lists exactly them.
-    mark = pg.evaluate(POINT_JS, [2, 0])
+    mark = pg.evaluate(POINT_JS, [1, 0])
     behind = rows_behind(mark["mark"], ds.plots, np.arange(len(ds.rows))).tolist()
     assert sorted(behind) == sorted(i for i, r in enumerate(ds.rows) if r["occlusion"] < 0.1)
     pg.mouse.click(mark["x"], mark["y"])

@@ -97,7 +97,7 @@ def test_plots_carry_the_rows_behind_each_mark(caches):
     scatter = fig.data[0]
     for x, y, row in zip(scatter.x, scatter.y, scatter.customdata):
         assert (x, y) == pytest.approx((ds.rows[row]["occlusion"], ds.rows[row]["miou_full_clean"]))
-    binned = fig.data[2]
+    binned = fig.data[1]
     behind = [rows_behind(list(m), d, everything).tolist() for m in binned.customdata]
     assert sorted(i for rows in behind for i in rows) == list(range(6))          # every object in one bin
     for rows, mean in zip(behind, binned.y):
