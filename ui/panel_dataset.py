@@ -9,7 +9,7 @@ shows A and B against the truth side by side, synced to the player's frame.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from . import refresh
 from .actions import UserError, open_clip
 from .context import FAST, USER_ERRORS, StudioContext, calm
 from .dataset import Dataset, compare_image, default_cache, install_track, make_cache, open_dataset, open_video, worst_frame
-from .dataset_table import OCCLUSION_BINS, SIZE_BINS, Query, page_of
+from .dataset_table import OCCLUSION_BINS, SIZE_BINS, Query, page_of, select
 
 if TYPE_CHECKING:
     from .app import Studio
@@ -208,7 +208,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     def on_filter(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
         """The table first (page 1 of what passes); the plot follows in its own event."""
         q = query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked)
-        return table_view(dataset_of(request), Query(**{**q.__dict__, "page": 0}))
+        return table_view(dataset_of(request), replace(q, page=0))
 
     @calm(table_outs)
     def on_order(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
@@ -220,7 +220,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
         return plot_view(dataset_of(request), query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked), plot_name)
 
     def stepped(q: Query, delta: int) -> Query:
-        return Query(**{**q.__dict__, "page": max(0, q.page + delta)})
+        return replace(q, page=max(0, q.page + delta))
 
     @calm(table_outs)
     def on_prev(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
@@ -280,12 +280,12 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
         if len(rows) == 1:
             return open_row(ds, rows[0], request)
         q = query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, rows)
-        return {**view(ds, Query(**{**q.__dict__, "page": 0}), plot_name), D.picked: rows}
+        return {**view(ds, replace(q, page=0), plot_name), D.picked: rows}
 
     @calm({*view_outs, D.picked})
     def on_show_all(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name, request: gr.Request):
         q = query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, None)
-        return {**view(dataset_of(request), Query(**{**q.__dict__, "page": 0}), plot_name), D.picked: None}
+        return {**view(dataset_of(request), replace(q, page=0), plot_name), D.picked: None}
 
     source_outs = {*view_outs, D.shapes, D.videos, D.sort, D.plot_choice, D.picked, D.compare_view, D.source}
 
@@ -344,6 +344,4 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
 
 
 def _filtered(ds: Dataset, q: Query) -> np.ndarray:
-    from .dataset_table import select
-
     return select(ds.table, q)
