@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 pg.set_default_timeout(60_000)
                 pg.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
                 pg.wait_for_selector("#dataset-table [data-testid='cell-0-0']")
-                pg.wait_for_selector("#dataset-plot .js-plotly-plot")
+                pg.wait_for_selector("#dataset-plotly .main-svg")
                 time.sleep(1.0)
 
                 # Timed inside the page: from the click until the watched text changes (checked every
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                     const read = {
                         summary: () => document.querySelector('#dataset-summary')?.innerText,
                         cell: () => document.querySelector("#dataset-table [data-testid='cell-0-6']")?.innerText,
-                        plot: () => String(document.querySelector('#dataset-plot .js-plotly-plot')?._fullLayout?.xaxis?.title?.text),
-                        plotdata: () => String(document.querySelector('#dataset-plot .js-plotly-plot')?.calcdata?.map(
+                        plot: () => String(document.querySelector('#dataset-plotly')?._fullLayout?.xaxis?.title?.text),
+                        plotdata: () => String(document.querySelector('#dataset-plotly')?.calcdata?.map(
                             c => c.length + ':' + c[0]?.y).join()),
                     }[watch];
                     const before = read(), t0 = performance.now();

@@ -99,7 +99,7 @@ def iou_vs_occlusion(d: PlotData, idx: np.ndarray, max_points: int | None = None
             continue
         c, m, h = (np.array([b[k] for b in bins]) for k in range(3))
         fig.add_scatter(x=c, y=m, mode="lines+markers", name=f"{name}: binned mean (95 % interval)",
-                        line={"color": colour}, error_y={"array": h, "thickness": 6, "width": 0, "color": colour},
+                        line={"color": colour}, error_y={"array": h, "thickness": 3, "width": 4, "color": colour},
                         marker={"size": 11}, customdata=[["occlusion", b[4], b[5], key] for b in bins],
                         text=[f"{b[3]} objects" for b in bins], hovertemplate="%{text}: %{y:.3f}<extra></extra>")
     fig.update_layout(xaxis_title="mean occlusion rate", yaxis_title="clean IoU", yaxis_range=[-0.02, 1.02])

@@ -112,7 +112,7 @@ def test_sort_filter_and_open_the_worst_frame(browser, served, size):
     pg.close()
 
 
-POINT_JS = """([trace, point]) => { const gd = document.querySelector('#dataset-plot .js-plotly-plot');
+POINT_JS = """([trace, point]) => { const gd = document.querySelector('#dataset-plotly');
     const L = gd._fullLayout, r = gd.getBoundingClientRect(), c = gd.calcdata[trace][point];
     return {x: r.left + L._size.l + L.xaxis.c2p(c.x), y: r.top + L._size.t + L.yaxis.c2p(c.y),
             mark: gd._fullData[trace].customdata[point]}; }"""
@@ -124,8 +124,8 @@ def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
     pg.set_default_timeout(90_000)
     pg.goto(url, wait_until="domcontentloaded")
     pg.wait_for_selector("#dataset-table [data-testid='cell-0-0']")
-    pg.wait_for_selector("#dataset-plot .scatterlayer .point")
-    pg.locator("#dataset-plot").scroll_into_view_if_needed()
+    pg.wait_for_selector("#dataset-plotly .scatterlayer .point")
+    pg.locator("#dataset-plotly").scroll_into_view_if_needed()
     time.sleep(0.5)
     # The binned mean of the unoccluded objects: a click lists exactly them.
     mark = pg.evaluate(POINT_JS, [1, 0])
@@ -143,10 +143,11 @@ def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
                "every object again")
     # A scatter point opens its object at its worst frame.
     pg.locator("#dataset-plot-choice label", has_text="IoU vs object size").click()
-    wait_until(lambda: pg.evaluate("() => document.querySelector('#dataset-plot .js-plotly-plot')?.layout?.xaxis?.type")
+    wait_until(lambda: pg.evaluate("() => document.querySelector('#dataset-plotly')?.layout?.xaxis?.type")
                == "log", 30, "the size plot")
+    pg.locator("#dataset-plotly").scroll_into_view_if_needed()
     time.sleep(0.5)
-    count = pg.evaluate("() => document.querySelector('#dataset-plot .js-plotly-plot').calcdata[0].length")
+    count = pg.evaluate("() => document.querySelector('#dataset-plotly').calcdata[0].length")
     marks = [pg.evaluate(POINT_JS, [0, j]) for j in range(count)]
     apart = lambda m: min(((m["x"] - o["x"]) ** 2 + (m["y"] - o["y"]) ** 2 for o in marks if o is not m), default=1e9)  # noqa: E731
     mark = max(marks, key=apart)                          # the point farthest from the others: no doubt which is hit

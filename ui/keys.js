@@ -253,11 +253,28 @@
         if (!Number.isNaN(x)) seek(x);
       });
     });
-    // A click on a dataset plot's mark lists (or opens) the objects behind it.
-    document.querySelectorAll('#dataset-plot .js-plotly-plot').forEach((plot) => {
-      if (plot.dataset.eorasHooked || !plot.on) return;
-      plot.dataset.eorasHooked = '1';
-      plot.on('plotly_click', (data) => {
+    drawDatasetPlot();
+  };
+  // The dataset plot: each figure arrives as data (#dataset-plot .eoras-figure) and one lasting
+  // div after it is redrawn with Plotly.react. A click on a mark lists (or opens) the objects
+  // behind it.
+  let drawnFigure = null;
+  const drawDatasetPlot = () => {
+    const holder = document.getElementById('dataset-plot');
+    const source = holder?.querySelector('.eoras-figure');
+    if (!source || !window.Plotly || source.dataset.fig === drawnFigure) return;
+    let gd = document.getElementById('dataset-plotly');
+    if (!gd) {
+      gd = document.createElement('div');
+      gd.id = 'dataset-plotly';
+      holder.after(gd);
+    }
+    drawnFigure = source.dataset.fig;
+    const fig = JSON.parse(drawnFigure);
+    window.Plotly.react(gd, fig.data, fig.layout, {displaylogo: false, responsive: true}).then(() => {
+      if (gd.dataset.eorasHooked) return;
+      gd.dataset.eorasHooked = '1';
+      gd.on('plotly_click', (data) => {
         const mark = data.points?.[0]?.customdata;
         if (mark !== undefined && mark !== null) send('dataset-pick', {mark});
       });

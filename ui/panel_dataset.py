@@ -8,6 +8,7 @@ shows A and B against the truth side by side, synced to the player's frame.
 """
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -62,7 +63,7 @@ class DatasetPanel:
     table: gr.Dataframe
     compare_view: gr.Image
     plot_choice: gr.Radio
-    plot: gr.Plot
+    plot: gr.HTML              # the figure as data; keys.js redraws one lasting plot from it
     pick: gr.Textbox           # keys.js writes the clicked mark's rows here
 
     @property
@@ -112,12 +113,25 @@ def build(local: bool, ds: Dataset | None) -> DatasetPanel:
                                   "magenta extra)", elem_id="dataset-compare-view")
     names = plot_names(bool(ds and ds.compare))
     plot_choice = gr.Radio(names, value=names[0], label="plot", elem_id="dataset-plot-choice")
-    plot = gr.Plot(make_plot(names[0], ds.plots, None, MAX_POINTS) if ds else None, elem_id="dataset-plot",
-                   show_label=False)
+    plot = gr.HTML(figure_html(make_plot(names[0], ds.plots, None, MAX_POINTS)) if ds else "", elem_id="dataset-plot")
+    # A plot component that is never shown: it makes the page load plotly.js, which draws the
+    # dataset plot (Plotly.react on one lasting div is far quicker than a new plot per change).
+    gr.Plot(_loader_figure(), elem_classes=["eoras-hidden"], show_label=False)
     pick = gr.Textbox(elem_id="dataset-pick", elem_classes=["eoras-hidden"], show_label=False, container=False)
     return DatasetPanel(source, split, cache, compare, open_btn, summary, occlusion, size, shapes, videos, full_lo,
                         full_hi, occ_lo, occ_hi, sort, descending, page, prev, nxt, picked, show_all, table,
                         compare_view, plot_choice, plot, pick)
+
+
+def figure_html(fig) -> str:
+    """The figure as a data attribute, drawn by keys.js into the one lasting plot."""
+    return f'<div class="eoras-figure" hidden data-fig="{html.escape(fig.to_json(), quote=True)}"></div>'
+
+
+def _loader_figure():
+    import plotly.graph_objects as go
+
+    return go.Figure(go.Scatter(x=[0], y=[0]))
 
 
 def default_sort(ds: Dataset | None) -> str:
@@ -199,16 +213,17 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     def plot_view(ds: Dataset, q: Query, plot_name: str) -> dict:
         names = plot_names(ds.compare is not None)
         name = plot_name if plot_name in names else names[0]
-        return {D.plot: make_plot(name, ds.plots, _filtered(ds, q), MAX_POINTS)}
+        return {D.plot: figure_html(make_plot(name, ds.plots, _filtered(ds, q), MAX_POINTS))}
 
     def view(ds: Dataset, q: Query, plot_name: str) -> dict:
         return {**table_view(ds, q), **plot_view(ds, q, plot_name)}
 
-    @calm(table_outs)
-    def on_filter(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
-        """The table first (page 1 of what passes); the plot follows in its own event."""
+    @calm(view_outs)
+    def on_filter(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, plot_name,
+                  request: gr.Request):
+        """Page 1 of what passes, and the plot of it (drawn by the page once the table is in)."""
         q = query_from(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked)
-        return table_view(dataset_of(request), replace(q, page=0))
+        return view(dataset_of(request), replace(q, page=0), plot_name)
 
     @calm(table_outs)
     def on_order(occ, size, shapes, videos, flo, fhi, olo, ohi, sort, desc, page, picked, request: gr.Request):
@@ -326,7 +341,7 @@ def wire(ui: Studio, ctx: StudioContext) -> None:
     filters = [D.occlusion.input, D.size.input, D.shapes.input, D.videos.input, D.full_lo.submit, D.full_hi.submit,
                D.occ_lo.submit, D.occ_hi.submit, D.full_lo.blur, D.full_hi.blur, D.occ_lo.blur, D.occ_hi.blur]
     lane = dict(**FAST, trigger_mode="always_last", queue=False)   # answered at once: no model work
-    gr.on(filters, on_filter, D.query_inputs, table_outs, **lane).then(on_plot, inputs, {D.plot}, **lane)
+    gr.on(filters, on_filter, inputs, view_outs, **lane)
     gr.on([D.sort.input, D.descending.input, D.page.submit], on_order, D.query_inputs, table_outs, **lane)
     D.plot_choice.input(on_plot, inputs, {D.plot}, **lane)
     D.prev.click(on_prev, D.query_inputs, table_outs, **lane)
