@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import plotly.graph_objects as go
 
 OCCLUSION_EDGES = (0.0, 0.1, 0.3, 0.5, 0.7, 1.0001)
 POSITION_EDGES = tuple(float(x) for x in np.linspace(0, 1.0001, 11))
@@ -82,8 +83,6 @@ def _scatter(fig, x, y, rows, d: PlotData, **kw) -> None:
 
 
 def iou_vs_occlusion(d: PlotData, idx: np.ndarray, max_points: int | None = None):
-    import plotly.graph_objects as go
-
     fig = go.Figure()
     pts = _points(d, idx, max_points)
     for key, y_all, name, colour in (("full", d.full, "full", "#1f77b4"), ("occ", d.occ, "occluded", "#d62728")):
@@ -107,8 +106,6 @@ def iou_vs_occlusion(d: PlotData, idx: np.ndarray, max_points: int | None = None
 
 
 def iou_vs_size(d: PlotData, idx: np.ndarray, max_points: int | None = None):
-    import plotly.graph_objects as go
-
     pts = _points(d, idx, max_points)
     ok = pts[np.isfinite(d.full[pts]) & (np.nan_to_num(d.size[pts]) > 0)]
     fig = go.Figure()
@@ -118,8 +115,6 @@ def iou_vs_size(d: PlotData, idx: np.ndarray, max_points: int | None = None):
 
 
 def iou_per_kind(d: PlotData, idx: np.ndarray, max_points: int | None = None):
-    import plotly.graph_objects as go
-
     names = sorted(set(d.shape[idx].tolist()))
     means, halves, counts = [], [], []
     for k in names:
@@ -137,8 +132,6 @@ def iou_per_kind(d: PlotData, idx: np.ndarray, max_points: int | None = None):
 def error_over_track(d: PlotData, idx: np.ndarray, max_points: int | None = None):
     """Clean IoU full by position in the track; a point's objects are those whose worst frame
     falls in its bin."""
-    import plotly.graph_objects as go
-
     sub, lengths = d.ious[idx], d.lengths[idx]
     T = sub.shape[1]
     pos = np.where(np.arange(T)[None, :] < lengths[:, None], np.arange(T)[None, :] / np.maximum(1, lengths - 1)[:, None],
@@ -162,8 +155,6 @@ def error_over_track(d: PlotData, idx: np.ndarray, max_points: int | None = None
 
 def wrong_pixels(d: PlotData, idx: np.ndarray, max_points: int | None = None):
     """Total wrong pixels by kind; a bar's objects are those whose largest error is that kind."""
-    import plotly.graph_objects as go
-
     counts = d.wrong[idx]
     main = counts.argmax(1)
     behind = [int(((main == k) & (counts.sum(1) > 0)).sum()) for k in range(3)]
@@ -177,8 +168,6 @@ def wrong_pixels(d: PlotData, idx: np.ndarray, max_points: int | None = None):
 
 def a_vs_b(d: PlotData, idx: np.ndarray, max_points: int | None = None):
     """Paired scatter of clean IoU full, A against B."""
-    import plotly.graph_objects as go
-
     fig = go.Figure()
     if d.full_b is not None:
         pts = _points(d, idx, max_points)

@@ -13,7 +13,7 @@ from eoras_core.engine import EorasPredictor
 from eoras_core.error_plots import rows_behind
 from eoras_core.predictions import predict_split, write_manifest
 from movi_fixture import write_rect_split
-from test_browser import ARGS, CHROMIUM, WINDOWS, wait_until
+from test_browser import CHROMIUM, WINDOWS, browser, wait_until  # noqa: F401 (browser: a fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)")
 
@@ -46,14 +46,13 @@ def served(tmp_path_factory):
     app.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
+def open_page(browser, url, size=(1366, 768)):
+    """A new tab on the studio, once the dataset table is shown."""
+    pg = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    pg.set_default_timeout(90_000)
+    pg.goto(url, wait_until="domcontentloaded")
+    pg.wait_for_selector("#dataset-table [data-testid='cell-0-0']")
+    return pg
 
 
 def cell(pg, row: int, col: int) -> str:
@@ -71,10 +70,7 @@ def session_of(ctx):
 @pytest.mark.parametrize("size", WINDOWS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_sort_filter_and_open_the_worst_frame(browser, served, size):
     url, ctx, ds, _ = served
-    pg = browser.new_page(viewport={"width": size[0], "height": size[1]})
-    pg.set_default_timeout(90_000)
-    pg.goto(url, wait_until="domcontentloaded")
-    pg.wait_for_selector("#dataset-table [data-testid='cell-0-0']")
+    pg = open_page(browser, url, size)
     assert "8 objects in 4 videos" in pg.locator("#dataset-summary").inner_text()
     # Comparing: sorted by the change B - A, regressions first.
     headers = pg.locator("#dataset-table thead th").all_inner_texts()
@@ -120,10 +116,7 @@ POINT_JS = """([trace, point]) => { const gd = document.querySelector('#dataset-
 
 def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
     url, ctx, ds, _ = served
-    pg = browser.new_page(viewport={"width": 1366, "height": 768})
-    pg.set_default_timeout(90_000)
-    pg.goto(url, wait_until="domcontentloaded")
-    pg.wait_for_selector("#dataset-table [data-testid='cell-0-0']")
+    pg = open_page(browser, url)
     pg.wait_for_selector("#dataset-plotly .scatterlayer .point")
     pg.locator("#dataset-plotly").scroll_into_view_if_needed()
     time.sleep(0.5)
@@ -165,10 +158,7 @@ def test_a_plot_mark_lists_the_objects_behind_it(browser, served):
 
 def test_a_local_page_opens_a_split_and_predicts_it_with_progress(browser, served):
     url, ctx, ds, split = served
-    pg = browser.new_page(viewport={"width": 1366, "height": 768})
-    pg.set_default_timeout(90_000)
-    pg.goto(url, wait_until="domcontentloaded")
-    pg.wait_for_selector("#dataset-table [data-testid='cell-0-0']")
+    pg = open_page(browser, url)
     pg.click("#dataset-source")                                       # unfold "Open a split"
     pg.fill("#dataset-split textarea, #dataset-split input", str(split))
     pg.fill("#dataset-cache textarea, #dataset-cache input", "")

@@ -8,17 +8,21 @@ video's cache file when that object is opened, and decoded frame by frame as sho
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from eoras_core.data.movi import DatasetError, MoviSplit
+from eoras_core.engine import EorasPredictor
 from eoras_core.error_plots import PlotData, plot_data
 from eoras_core.media import LoadCaps
 from eoras_core.predictions import MANIFEST, predict_split, read_video, write_manifest
 from eoras_core.report import object_rows, with_compare
+from eoras_core.resample import resize_mask
 
 from .compositing import FN_COLOUR, FP_COLOUR
 from .dataset_table import ObjectTable
@@ -53,8 +57,6 @@ class Dataset:
 
 
 def _check_cache(cache: Path, what: str) -> dict:
-    import json
-
     manifest = cache / MANIFEST
     if not manifest.is_file():
         raise DatasetError(f"{what} {cache}: no {MANIFEST} there, so it is not a prediction cache. Make one with "
@@ -100,8 +102,6 @@ def default_cache(root: Path, data: Path, model_name: str) -> Path:
 def make_cache(model, data: str | Path, cache: Path, model_name: str,
                progress: Callable[[int, int], None] | None = None) -> Path:
     """Predict every video of the split that the cache lacks (resumable), then its manifest."""
-    from eoras_core.engine import EorasPredictor
-
     data = Path(data).expanduser()
     try:
         MoviSplit(data)
@@ -175,8 +175,6 @@ def worst_frame(ds: Dataset, row: int, s: Session) -> int:
 
 
 def _error_panel(rgb: np.ndarray, truth: np.ndarray, pred: np.ndarray, title: str) -> np.ndarray:
-    import cv2
-
     out = rgb.astype(np.float32)
     for mask, colour in ((pred & truth, TP_COLOUR), (truth & ~pred, FN_COLOUR), (pred & ~truth, FP_COLOUR)):
         out[mask] = 0.45 * out[mask] + 0.55 * np.asarray(colour, np.float32)
@@ -197,8 +195,6 @@ def compare_image(s: Session, track: OpenTrack, frame: int) -> np.ndarray | None
     frame = int(np.clip(frame, 0, s.num_frames - 1))
     rgb = np.asarray(s.clip[frame])
     if rgb.shape[0] < 200:                             # small scenes are drawn larger, so the text reads
-        import cv2
-
         scale = int(np.ceil(200 / rgb.shape[0]))
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     size = rgb.shape[:2]
@@ -210,6 +206,4 @@ def compare_image(s: Session, track: OpenTrack, frame: int) -> np.ndarray | None
 
 
 def _resize(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    from eoras_core.resample import resize_mask
-
     return mask if mask.shape == size else resize_mask(mask, size)
